@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // run by the global setup; files run one at a time because some of them restart kube-apiserver).
 export default defineConfig({
   test: {
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.test-results/vitest.json' }]] : ['default'],
+    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
     projects: [
       {
         test: {

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { loadSettings, SettingsError } from './settings.ts';
+
+describe('loadSettings', () => {
+  it('has safe defaults: all namespaces, no leader election, finished pods kept', () => {
+    const s = loadSettings([], {});
+    expect(s.watchNamespaces).toEqual([]);
+    expect(s.leaderElect).toBe(false);
+    expect(s.podRetention).toBe('keep');
+    expect(s.defaultSkillResources.limits?.memory).toBe('256Mi');
+  });
+
+  it.each([
+    { name: 'flag', argv: ['--concurrency', '4'], env: {}, want: { concurrency: 4 } },
+    { name: 'environment', argv: [], env: { SKILLPOD_CONCURRENCY: '7' }, want: { concurrency: 7 } },
+    { name: 'flag over environment', argv: ['--concurrency=3'], env: { SKILLPOD_CONCURRENCY: '7' }, want: { concurrency: 3 } },
+    { name: 'namespace list', argv: ['--watch-namespaces', 'a, b,,c'], env: {}, want: { watchNamespaces: ['a', 'b', 'c'] } },
+    { name: 'boolean', argv: [], env: { SKILLPOD_LEADER_ELECT: 'true' }, want: { leaderElect: true } },
+  ])('reads $name', ({ argv, env, want }) => {
+    expect(loadSettings(argv, env)).toMatchObject(want);
+  });
+
+  it.each([
+    { argv: ['--concurrency', '0'], mentions: ['--concurrency (SKILLPOD_CONCURRENCY) = "0"'] },
+    { argv: ['--pod-retention', 'sometimes'], mentions: ['--pod-retention', 'sometimes'] },
+    { argv: ['--default-agent-resources', '{nope'], mentions: ['--default-agent-resources', 'must be JSON'] },
+    { argv: ['--default-skill-resources', '{"limits":{"cpu":"lots"}}'], mentions: ['Kubernetes quantity'] },
+    { argv: ['--metrics-bind-address', 'localhost'], mentions: ['HOST:PORT'] },
+  ])('names the bad value in $argv', ({ argv, mentions }) => {
+    let error: unknown;
+    try {
+      loadSettings(argv, {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    for (const text of mentions) expect((error as Error).message).toContain(text);
+  });
+
+  it('refuses unknown flags', () => {
+    expect(() => loadSettings(['--no-such-flag', 'x'], {})).toThrow(/no-such-flag/);
+  });
+});

@@ -1,0 +1,70 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiextensionsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+
+export const INSTALL_FIELD_MANAGER = 'skillpod-install';
+
+/** Every YAML document in the files of `dir` whose names end in .yaml, in name order. */
+export async function readManifests(dir: string): Promise<KubernetesObject[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  const objects: KubernetesObject[] = [];
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
+      if (doc.errors.length > 0) throw new Error(`${join(dir, file)}: ${doc.errors[0]?.message}`);
+      const object = doc.toJS() as KubernetesObject | null;
+      if (object) objects.push(object);
+    }
+  }
+  return objects;
+}
+
+/** Server-side apply under one field manager: re-running is a no-op, and a changed manifest wins. */
+export async function applyObjects(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
+  const client = KubernetesObjectApi.makeApiClient(kc);
+  for (const object of objects) {
+    try {
+      await client.patch(object, undefined, undefined, INSTALL_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    } catch (err) {
+      const body = (err as { body?: unknown }).body;
+      throw new Error(`applying ${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}: ${typeof body === 'string' ? body : String(err)}`);
+    }
+  }
+}
+
+/** CRDs must be Established before objects of their kinds can be applied. */
+export async function waitForCrds(kc: KubeConfig, names: string[], timeoutMs = 60_000): Promise<void> {
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const crd = await ext.readCustomResourceDefinition({ name });
+      if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
+      await sleep(100);
+    }
+  }
+}
+
+export interface InstallOptions {
+  /** The repository root, holding crds/, helm/skillpod/files/ and skillpacks/. */
+  root: string;
+  /** Apply the built-in SkillPacks too (default true). */
+  skillPacks?: boolean;
+}
+
+/**
+ * What `make install` applies: CRDs, then the operator's namespace, RBAC and admission policies, then the
+ * built-in SkillPacks. The Helm chart renders the same files.
+ */
+export async function install(kc: KubeConfig, options: InstallOptions): Promise<KubernetesObject[]> {
+  const crds = await readManifests(join(options.root, 'crds'));
+  await applyObjects(kc, crds);
+  await waitForCrds(kc, crds.map((c) => c.metadata?.name ?? ''));
+  const files = await readManifests(join(options.root, 'helm/skillpod/files'));
+  await applyObjects(kc, files);
+  const packs = options.skillPacks === false ? [] : await readManifests(join(options.root, 'skillpacks')).catch(() => []);
+  await applyObjects(kc, packs);
+  return [...crds, ...files, ...packs];
+}
