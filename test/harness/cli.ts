@@ -1,6 +1,6 @@
 // `make cluster-up` / `make cluster-down`: a control plane that outlives this command, for people and `make run`.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ControlPlane, type ControlPlaneState } from './control-plane.ts';
 import { isAlive, stopProcessGroup } from './processes.ts';
@@ -29,9 +29,13 @@ async function up(): Promise<void> {
     const plane = await ControlPlane.start({ dir: clusterDir, binDir: testbinDir(), detached: true });
     await writeFile(stateFile, JSON.stringify(plane.state(), null, 2));
     await copyFile(plane.kubeconfigPath, kubeconfig);
+    // A kubectl of the server's own version: the machine's may be several minors older.
+    await rm(join(stateDir, 'bin'), { recursive: true, force: true });
+    await mkdir(join(stateDir, 'bin'));
+    await symlink(join(testbinDir(), 'kubectl'), join(stateDir, 'bin', 'kubectl'));
     console.log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${plane.apiServerUrl}; logs in ${join(clusterDir, 'logs')}`);
   }
-  console.log(`export KUBECONFIG=${kubeconfig}`);
+  console.log(`export KUBECONFIG=${kubeconfig} PATH=${join(stateDir, 'bin')}:$PATH`);
 }
 
 async function down(): Promise<void> {

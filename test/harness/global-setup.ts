@@ -24,7 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = await mkdtemp(join(tmpdir(), 'skillpod-cp-'));
   const started = Date.now();
   const plane = await ControlPlane.start({ dir, binDir });
-  startWatchdog(process.pid, plane.pidFile);
+  const watchdog = startWatchdog(process.pid, plane.pidFile);
   const control = await startControlServer(plane);
   const address = control.address();
   const port = address && typeof address === 'object' ? address.port : 0;
@@ -41,6 +41,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     control.close();
     await plane.stop();
+    if (watchdog) process.kill(watchdog, 'SIGKILL');
     if (!process.env.SKILLPOD_KEEP_TEST_CLUSTER_DIR) await rm(dir, { recursive: true, force: true });
   };
 }

@@ -56,9 +56,9 @@ export async function stopProcessGroup(pid: number, graceMs = 10_000): Promise<v
 export function startWatchdog(ownerPid: number, pidFile: string): number {
   const script = `
     while kill -0 ${ownerPid} 2>/dev/null; do sleep 1; done
-    for pid in $(cat "$1" 2>/dev/null); do kill -TERM -- "-$pid" 2>/dev/null; done
+    for pid in $(cat "$1" 2>/dev/null); do kill -TERM "-$pid" 2>/dev/null; done
     sleep 5
-    for pid in $(cat "$1" 2>/dev/null); do kill -KILL -- "-$pid" 2>/dev/null; done`;
+    for pid in $(cat "$1" 2>/dev/null); do kill -KILL "-$pid" 2>/dev/null; done`;
   const child = spawn('sh', ['-c', script, 'skillpod-watchdog', pidFile], { detached: true, stdio: 'ignore' });
   child.unref();
   return child.pid ?? 0;

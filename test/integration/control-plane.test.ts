@@ -103,10 +103,11 @@ describe('the test control plane', () => {
         metadata: { generateName: 'p-' },
         spec: { containers: [{ name: 'c', image: 'busybox', securityContext }] },
       });
-      const bad = await core.createNamespacedPod({ namespace: restricted, body: pod({ privileged: true }) }).catch((e: unknown) => e);
+      const bad = await core.createNamespacedPod({ namespace: restricted, body: pod({ allowPrivilegeEscalation: true }) }).catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(ApiException);
       expect((bad as ApiException<string>).code).toBe(403);
-      expect((bad as ApiException<string>).body).toContain('violates PodSecurity "restricted:latest"');
+      const status = JSON.parse((bad as ApiException<string>).body) as { message: string };
+      expect(status.message).toContain('violates PodSecurity "restricted:latest"');
 
       const good = await core.createNamespacedPod({ namespace: restricted, body: {
         ...pod({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true, runAsUser: 1000,

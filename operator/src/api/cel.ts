@@ -39,10 +39,15 @@ export function cel<T extends z.ZodType>(
 export function operatorCheck<T extends z.ZodType>(
   schema: T,
   description: string,
-  check: (value: z.output<T>) => boolean,
-  path?: Path,
+  /** true when fine; false or a string naming the problem otherwise. */
+  check: (value: z.output<T>) => boolean | string,
 ): T {
-  return appendMeta(schema.refine(check, { message: description, ...(path ? { path } : {}) }), 'x-skillpod-checks', description);
+  const checked = schema.superRefine((value, ctx) => {
+    const result = check(value);
+    if (result === true) return;
+    ctx.addIssue({ code: 'custom', message: typeof result === 'string' ? `${description}: ${result}` : description });
+  });
+  return appendMeta(checked, 'x-skillpod-checks', description);
 }
 
 /**

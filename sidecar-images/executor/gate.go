@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// disabledAnnotation lists, comma-separated, the packs switched off in a run (contract).
+const disabledAnnotation = "skillpod.io/disabled-skills"
+
+// gate is the switch-off gate: closed while the pack is named in the pod's disabled-skills annotation, read
+// from the downward API file. Kubernetes refreshes that file eventually, not at once, so the gate is a second
+// line of defence; revoking the RBAC is the first. It reads the file on every check: it is small, and a
+// cache would only add delay to a switch-off.
+type gate struct {
+	path string
+	pack string
+}
+
+// closed reports whether calls must be refused, and why. A missing file means no annotations (a pod without
+// the downward API volume, or a test); a file that exists but cannot be read or parsed closes the gate,
+// because then we cannot tell whether the skill was switched off.
+func (g gate) closed() (bool, string) {
+	data, err := os.ReadFile(g.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, ""
+	}
+	if err != nil {
+		return true, fmt.Sprintf("cannot read %s: %v", g.path, err)
+	}
+	packs, err := disabledPacks(data)
+	if err != nil {
+		return true, err.Error()
+	}
+	for _, p := range packs {
+		if p == g.pack {
+			return true, fmt.Sprintf("skill %q is switched off (annotation %s)", g.pack, disabledAnnotation)
+		}
+	}
+	return false, ""
+}
+
+// disabledPacks parses the downward API annotations file: one `key="value"` line per annotation, the value
+// quoted as Go's %q quotes it (so it is always a single line).
+func disabledPacks(data []byte) ([]string, error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20) // annotations total at most 256 KiB
+	for sc.Scan() {
+		key, quoted, ok := strings.Cut(sc.Text(), "=")
+		if !ok || key != disabledAnnotation {
+			continue
+		}
+		value, err := strconv.Unquote(quoted)
+		if err != nil {
+			return nil, fmt.Errorf("annotation %s: cannot unquote %s", disabledAnnotation, shorten(quoted, 80))
+		}
+		var packs []string
+		for p := range strings.SplitSeq(value, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				packs = append(packs, p)
+			}
+		}
+		return packs, nil
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("annotations file: %w", err)
+	}
+	return nil, nil
+}

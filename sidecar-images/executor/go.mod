@@ -1,0 +1,3 @@
+module skillpod.io/executor
+
+go 1.26

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The argument policy is a denylist of flags plus optional patterns. A denylist of flags can only work if it
+// catches every spelling the tool would accept, and we do not know the tool's parser or its full option set.
+// So each check below over-approximates: it refuses every spelling that some common parser (GNU getopt_long,
+// getopt_long_only, Go's flag package, spf13/pflag with kubectl's '_'→'-' normalisation) could read as the
+// denied flag. The cost is an occasional false refusal, which the error message explains how to avoid.
+
+// argPolicyRT is the compiled form of an ArgPolicy.
+type argPolicyRT struct {
+	long    []deniedLong // denied flags whose name has two or more characters
+	short   []rune       // denied single-character flags, case-sensitive
+	allowed []*regexp.Regexp
+	denied  []*regexp.Regexp
+	maxArgs int
+}
+
+type deniedLong struct {
+	spelled string // as the pack author wrote it, for messages
+	norm    string // normalised name, see normFlag
+}
+
+// normFlag folds case and '_' to '-': pflag tools such as kubectl normalise "--as_group" to "--as-group", and
+// some parsers are case-insensitive. Folding only ever refuses more.
+func normFlag(name string) string {
+	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
+}
+
+func compilePolicy(p *ArgPolicy) (argPolicyRT, error) {
+	rt := argPolicyRT{maxArgs: defaultMaxArgs}
+	if p == nil {
+		return rt, nil
+	}
+	if p.MaxArgs != nil {
+		if *p.MaxArgs < 0 {
+			return rt, fmt.Errorf("maxArgs must not be negative")
+		}
+		rt.maxArgs = *p.MaxArgs
+	}
+	for _, f := range p.DeniedFlags {
+		name := strings.TrimLeft(f, "-")
+		if !strings.HasPrefix(f, "-") || name == "" || strings.ContainsAny(name, "= \t\n") {
+			return rt, fmt.Errorf("deniedFlags: %q is not a flag (want -x, --name or -name, without '=')", f)
+		}
+		if r := []rune(name); len(r) == 1 {
+			rt.short = append(rt.short, r[0])
+		} else {
+			rt.long = append(rt.long, deniedLong{spelled: f, norm: normFlag(name)})
+		}
+	}
+	for _, s := range p.AllowedPatterns {
+		// Compile alone first so that "a)|(b" cannot change meaning once wrapped in the anchors.
+		if _, err := regexp.Compile(s); err != nil {
+			return rt, fmt.Errorf("allowedPatterns: %w", err)
+		}
+		rt.allowed = append(rt.allowed, regexp.MustCompile(`^(?:`+s+`)$`))
+	}
+	for _, s := range p.DeniedPatterns {
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return rt, fmt.Errorf("deniedPatterns: %w", err)
+		}
+		rt.denied = append(rt.denied, re)
+	}
+	return rt, nil
+}
+
+// argError says which argument was refused and why; the server turns it into a 400.
+type argError struct {
+	Index  int    // position in the caller's arguments, 0-based; -1 for the argument count
+	Reason string // human-readable, names the rule
+}
+
+func (e *argError) Error() string { return e.Reason }
+
+// check applies the policy to the caller's arguments (never to the pack's own command prefix). Every
+// argument is checked, including those after "--": a tool may hand them on to another parser (kubectl exec,
+// xargs-like tools), so "end of options" is not a safe place to stop.
+func (p *argPolicyRT) check(args []string) *argError {
+	if len(args) > p.maxArgs {
+		return &argError{Index: -1, Reason: fmt.Sprintf("%d arguments given, the tool allows at most %d", len(args), p.maxArgs)}
+	}
+	for i, a := range args {
+		if reason := p.checkOne(a); reason != "" {
+			return &argError{Index: i, Reason: fmt.Sprintf("argument %d %q refused: %s", i, shorten(a, 80), reason)}
+		}
+	}
+	return nil
+}
+
+func (p *argPolicyRT) checkOne(a string) string {
+	if strings.IndexByte(a, 0) >= 0 {
+		return "it contains a NUL byte"
+	}
+	if r := p.checkFlags(a); r != "" {
+		return r
+	}
+	for _, re := range p.denied {
+		if re.MatchString(a) {
+			return fmt.Sprintf("it matches the denied pattern %q", re.String())
+		}
+	}
+	if len(p.allowed) > 0 {
+		ok := false
+		for _, re := range p.allowed {
+			if re.MatchString(a) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return "it matches none of the allowed patterns"
+		}
+	}
+	return ""
+}
+
+// checkFlags implements the denied-flag rules; docs/ipc.md states them for pack authors.
+func (p *argPolicyRT) checkFlags(a string) string {
+	if a == "-" || a == "--" || !strings.HasPrefix(a, "-") {
+		return ""
+	}
+	if body, ok := strings.CutPrefix(a, "--"); ok {
+		name, _, _ := strings.Cut(body, "=")
+		// Extra leading dashes ("---token") are stripped too: refusing more is the safe side.
+		n := normFlag(strings.TrimLeft(name, "-"))
+		for _, d := range p.long {
+			// Equal, or a prefix: GNU getopt_long accepts any unambiguous abbreviation ("--kubec").
+			if strings.HasPrefix(d.norm, n) {
+				return fmt.Sprintf("it sets or abbreviates the denied flag %s", d.spelled)
+			}
+		}
+		for _, c := range p.short {
+			// Go's flag package reads "--s" and "--s=v" exactly like "-s".
+			if name == string(c) {
+				return fmt.Sprintf("it sets the denied flag -%c (Go flag syntax)", c)
+			}
+		}
+		return ""
+	}
+	body := a[1:]
+	name, _, _ := strings.Cut(body, "=")
+	if len([]rune(name)) >= 2 {
+		n := normFlag(name)
+		for _, d := range p.long {
+			// Go's flag package accepts "-name" and "-name=v"; getopt_long_only also accepts abbreviations.
+			if strings.HasPrefix(d.norm, n) {
+				return fmt.Sprintf("it sets or abbreviates the denied flag %s (single-dash syntax)", d.spelled)
+			}
+		}
+	}
+	for _, c := range p.short {
+		// A single-dash argument can be a group of short flags ("-vs"), a flag with an attached value
+		// ("-svalue", "-s=value"), and getopt reads "-v=s" as -v -= -s. Without knowing which letters take
+		// values, any occurrence of the letter may be the flag.
+		if strings.ContainsRune(body, c) {
+			return fmt.Sprintf("it may set the denied flag -%c (in a short-flag group or attached value; "+
+				"pass values as separate arguments or use the long form)", c)
+		}
+	}
+	return ""
+}
+
+// shorten cuts s to at most max bytes (on a rune boundary) and says how long it was.
+func shorten(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
