@@ -25,7 +25,7 @@ describe('loadSettings', () => {
     { argv: ['--pod-retention', 'sometimes'], mentions: ['--pod-retention', 'sometimes'] },
     { argv: ['--default-agent-resources', '{nope'], mentions: ['--default-agent-resources', 'must be JSON'] },
     { argv: ['--default-skill-resources', '{"limits":{"cpu":"lots"}}'], mentions: ['Kubernetes quantity'] },
-    { argv: ['--metrics-bind-address', 'localhost'], mentions: ['HOST:PORT'] },
+    { argv: ['--server-bind-address', 'localhost'], mentions: ['HOST:PORT'] },
   ])('names the bad value in $argv', ({ argv, mentions }) => {
     let error: unknown;
     try {

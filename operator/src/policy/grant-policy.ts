@@ -1,0 +1,101 @@
+// What SkillPacks may grant: an allowlist set at install (design.md section 5). The operator checks every pack
+// against it (SkillPack Ready=False naming the rule), an admission policy makes the API server refuse packs
+// outside it, and the chart renders the same list into the operator's own ClusterRole, so the operator holds
+// exactly what it may hand out and needs neither `escalate` nor `bind`.
+
+/** One allowlist entry: any combination of these groups, resources and verbs may be granted. */
+export interface GrantableRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+export interface GrantPolicy {
+  /** What packs may grant in the run's namespace (`spec.rbac.rules`). */
+  rules: GrantableRule[];
+  /** What packs may grant cluster-wide (`spec.rbac.clusterRules`); empty by default. */
+  clusterRules: GrantableRule[];
+}
+
+/** The subset of a PolicyRule the check reads; nonResourceURLs only occur in cluster rules. */
+export interface RequestedRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+const READ = ['get', 'list', 'watch'];
+
+/**
+ * Read-only verbs on common namespaced resources. Not here, on purpose: secrets (a read is a credential),
+ * pods/exec, pods/attach, pods/portforward (code execution), serviceaccounts/token (identity), any write, and
+ * every cluster-wide rule.
+ */
+export const DEFAULT_GRANT_POLICY: GrantPolicy = {
+  rules: [
+    { apiGroups: [''], resources: ['pods', 'pods/log', 'services', 'endpoints', 'configmaps', 'events',
+      'persistentvolumeclaims', 'replicationcontrollers', 'serviceaccounts', 'limitranges', 'resourcequotas'], verbs: READ },
+    { apiGroups: ['apps'], resources: ['deployments', 'replicasets', 'statefulsets', 'daemonsets'], verbs: READ },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+    { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: READ },
+    { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: READ },
+    { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: READ },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+    { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
+  ],
+  clusterRules: [],
+};
+
+/**
+ * Never grantable, whatever the allowlist says: a wildcard makes the allowlist meaningless, and these verbs and
+ * resources turn a grant into a way to gain any other permission.
+ */
+const NEVER_VERBS = new Set(['*', 'escalate', 'bind', 'impersonate']);
+const NEVER_RESOURCES = new Set(['*', 'serviceaccounts/token', 'nodes/proxy', 'pods/ephemeralcontainers',
+  'certificatesigningrequests/approval', 'tokenreviews', 'subjectaccessreviews']);
+
+function allows(entry: GrantableRule, group: string, resource: string, verb: string): boolean {
+  return entry.apiGroups.includes(group) && entry.resources.includes(resource) && entry.verbs.includes(verb);
+}
+
+/** Every way `rule` (at `path`, e.g. `spec.rbac.rules[0]`) goes beyond `allowlist`, as readable sentences. */
+export function ruleViolations(rule: RequestedRule, allowlist: GrantableRule[], path: string): string[] {
+  const problems: string[] = [];
+  if (rule.nonResourceURLs?.length) {
+    problems.push(`${path}: nonResourceURLs (${rule.nonResourceURLs.join(', ')}) are never grantable`);
+    return problems;
+  }
+  for (const group of rule.apiGroups ?? []) {
+    if (group === '*') problems.push(`${path}: apiGroups '*' is never grantable`);
+  }
+  for (const resource of rule.resources ?? []) {
+    if (NEVER_RESOURCES.has(resource) || resource.endsWith('/*')) problems.push(`${path}: resource '${resource}' is never grantable`);
+  }
+  for (const verb of rule.verbs) {
+    if (NEVER_VERBS.has(verb)) problems.push(`${path}: verb '${verb}' is never grantable`);
+  }
+  if (problems.length > 0) return problems;
+  for (const group of rule.apiGroups ?? []) {
+    for (const resource of rule.resources ?? []) {
+      const refused = rule.verbs.filter((verb) => !allowlist.some((entry) => allows(entry, group, resource, verb)));
+      if (refused.length > 0) {
+        const what = group === '' ? resource : `${resource}.${group}`;
+        problems.push(`${path}: ${refused.join(', ')} on ${what} is not in the grant policy`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Every way a pack's RBAC goes beyond the policy; empty when the pack is within it. */
+export function packViolations(rbac: { rules?: RequestedRule[]; clusterRules?: RequestedRule[] } | undefined, policy: GrantPolicy): string[] {
+  const problems: string[] = [];
+  (rbac?.rules ?? []).forEach((rule, i) => problems.push(...ruleViolations(rule, policy.rules, `spec.rbac.rules[${i}]`)));
+  (rbac?.clusterRules ?? []).forEach((rule, i) => {
+    if (policy.clusterRules.length === 0) problems.push(`spec.rbac.clusterRules[${i}]: cluster rules are not allowed by the grant policy`);
+    else problems.push(...ruleViolations(rule, policy.clusterRules, `spec.rbac.clusterRules[${i}]`));
+  });
+  return problems;
+}
