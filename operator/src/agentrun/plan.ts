@@ -185,10 +185,12 @@ function skillStatus(
   const before = new Map(previous.map((s) => [s.name, s.rbac]));
   return (run.spec.skills ?? []).map((skill) => {
     const view = packs.get(skill.name);
-    const hasRbac = Boolean(view?.pack?.spec.rbac?.rules?.length || view?.pack?.spec.rbac?.clusterRules?.length);
     const isGranted = granted.includes(skill.name);
     // Revoked means "held, or would be held, and taken away": after the end, when switched off, or once granted.
     const wasHeld = before.get(skill.name) === 'Granted' || before.get(skill.name) === 'Revoked';
+    const hasRbac = view?.pack
+      ? Boolean(view.pack.spec.rbac?.rules?.length || view.pack.spec.rbac?.clusterRules?.length)
+      : wasHeld; // a deleted pack: what it held is known only from the last status
     const rbac: SkillStatus['rbac'] = !hasRbac ? 'None' : isGranted ? 'Granted' : terminal || wasHeld || !skill.enabled ? 'Revoked' : 'None';
     const sidecarReady = ready?.get(skill.name) ?? false;
     let message: string | undefined;
