@@ -1,11 +1,14 @@
 // Wires the operator together: informers, controllers and the runtime server under one Manager. `main.ts` only
 // parses settings and calls this; tests call it in-process with the operator's own ServiceAccount credentials.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { API_VERSION, SKILLPACK } from './api/index.ts';
+import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY, SKILLPACK, type AgentRun } from './api/index.ts';
+import { Applier } from './agentrun/kube-objects.ts';
+import { agentRunReconciler } from './agentrun/reconcile.ts';
+import type { APIServerEndpoint } from './builders/index.ts';
 import type { Settings } from './config/settings.ts';
 import { kubeEventRecorder } from './events.ts';
 import { DEFAULT_GRANT_POLICY, type GrantPolicy } from './policy/grant-policy.ts';
-import { Manager, type KubeObject, type Logger } from './runtime/index.ts';
+import { keyOf, Manager, type KubeObject, type Logger } from './runtime/index.ts';
 import { skillPackReconciler } from './skillpack/controller.ts';
 
 export interface OperatorOptions {
@@ -42,8 +45,61 @@ export function createOperator(options: OperatorOptions): Manager {
     resource: { apiVersion: API_VERSION, plural: SKILLPACK.plural },
     resyncPeriodMs,
   });
+  const namespaces = settings.watchNamespaces.length > 0 ? settings.watchNamespaces : [undefined];
+  const runs = namespaces.map((namespace) => manager.informer<KubeObject>({
+    name: `agentruns${namespace ? `/${namespace}` : ''}`,
+    resource: { apiVersion: API_VERSION, plural: AGENTRUN.plural, ...(namespace ? { namespace } : {}) },
+    resyncPeriodMs,
+  }));
+  const pods = namespaces.map((namespace) => manager.informer<KubeObject>({
+    name: `pods${namespace ? `/${namespace}` : ''}`,
+    resource: { apiVersion: 'v1', plural: 'pods', ...(namespace ? { namespace } : {}), labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` },
+    resyncPeriodMs: 0,
+  }));
+  // The API server's addresses, for the egress of runs whose skills hold RBAC.
+  const apiEndpoints = manager.informer<KubeObject>({
+    name: 'endpointslices/kubernetes',
+    resource: { apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespace: 'default', labelSelector: 'kubernetes.io/service-name=kubernetes' },
+    resyncPeriodMs: 0,
+  });
+  const multiStore = <T extends KubeObject>(informers: Array<{ store: { get(ns: string | undefined, name: string): T | undefined } }>) => ({
+    get: (ns: string | undefined, name: string) => informers.map((i) => i.store.get(ns, name)).find((o) => o !== undefined),
+  });
+  const runStore = multiStore(runs);
+  const runController = manager.controller({
+    name: 'agentrun',
+    concurrency: settings.concurrency,
+    reconcile: agentRunReconciler({
+      runs: { store: runStore as never }, packs, pods: { store: multiStore(pods) as never },
+      http: manager.http, applier: new Applier(manager.http), events, settings, grantPolicy,
+      apiServer: () => apiServerEndpoints(apiEndpoints.store.list()),
+    }),
+  });
+  for (const informer of runs) runController.watch(informer);
+  for (const informer of pods) {
+    runController.watch(informer, ({ object }) => {
+      const run = object.metadata?.labels?.[LABEL_RUN];
+      return run ? keyOf(object.metadata?.namespace, run) : undefined;
+    });
+  }
+  // A pack that appears, becomes Ready or changes concerns every run that names it.
+  runController.watch(packs, ({ object }) => runs.flatMap((i) => i.store.list()
+    .filter((r) => (r as unknown as AgentRun).spec?.skills?.some((s) => s.name === object.metadata?.name))
+    .map((r) => keyOf(r.metadata?.namespace, r.metadata?.name ?? ''))));
+
   manager
     .controller({ name: 'skillpack', concurrency: Math.min(4, settings.concurrency), reconcile: skillPackReconciler({ packs, http: manager.http, events, grantPolicy }) })
     .watch(packs);
   return manager;
+}
+
+interface EndpointSlice extends KubeObject {
+  endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean } }>;
+  ports?: Array<{ port?: number; name?: string }>;
+}
+
+function apiServerEndpoints(slices: KubeObject[]): APIServerEndpoint[] {
+  return (slices as EndpointSlice[]).flatMap((slice) => (slice.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false)
+    .flatMap((e) => (e.addresses ?? []).flatMap((ip) => (slice.ports ?? []).map((p) => ({ ip, port: p.port ?? 443 })))));
 }

@@ -1,6 +1,7 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { AgentRun, AgentRunStatus, SkillPack } from '../api/index.ts';
+import { packGrant, skillGrants, type GrantSnapshot } from '../builders/index.ts';
 import { planRun, type PackView, type PlanInput } from './plan.ts';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -44,8 +45,16 @@ const exited = (exitCode: number, message = '') => ({ state: { terminated: { exi
 const started = (phase: AgentRunStatus['phase'], extra: Partial<AgentRunStatus> = {}): AgentRunStatus =>
   ({ phase, podName: 'fix-it-0123abcd', startTime: CREATED, ...extra });
 
+const ORIGINAL = new Map([['kubectl', pack('kubectl', true)], ['fetch', pack('fetch', false)]]);
+
+/** As the reconciler does: grants from the usable packs, bounded by the pod's snapshot once a pod exists. */
 function plan(partial: Partial<PlanInput>) {
-  return planRun({ run: run(), packs: READY, pod: undefined, podLost: false, now: NOW, podRetention: 'keep', ...partial });
+  const input = { run: run(), packs: READY, pod: undefined, podLost: false, now: NOW, podRetention: 'keep' as const, ...partial };
+  const usable = new Map([...input.packs].flatMap(([name, view]) => (view.ready && view.pack ? [[name, view.pack] as const] : [])));
+  const podSkills = input.pod?.spec?.initContainers?.filter((c) => c.name.startsWith('skill-')).map((c) => c.name.slice(6));
+  const snapshot: GrantSnapshot | undefined = podSkills &&
+    { version: 1, packs: Object.fromEntries(podSkills.map((name) => [name, packGrant(ORIGINAL.get(name)!)])) };
+  return planRun({ ...input, grants: skillGrants(input.run, usable, snapshot) });
 }
 const condition = (status: AgentRunStatus, type: string) => status.conditions?.find((c) => c.type === type);
 

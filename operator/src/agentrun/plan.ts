@@ -5,8 +5,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   skillsReadySummary, type AgentRun, type AgentRunPhase, type AgentRunStatus, type SkillPack, type SkillStatus,
 } from '../api/index.ts';
+import type { PodProblem, SkillGrant } from '../builders/index.ts';
 import { setCondition, toRfc3339, type Condition, type ConditionInput } from '../status/conditions.ts';
-import { observePod, SKILL_CONTAINER_PREFIX, type PodOutcome } from './pod-observation.ts';
+import { observePod, type PodOutcome } from './pod-observation.ts';
 import { truncateResult } from './result.ts';
 
 /** A pack as the run sees it: missing, not Ready (with why), or usable. */
@@ -19,8 +20,12 @@ export interface PackView {
 
 export interface PlanInput {
   run: AgentRun;
-  /** One entry per skill name in the spec. */
+  /** One entry per skill name in the spec: why a pack is not usable, for conditions. */
   packs: ReadonlyMap<string, PackView>;
+  /** What each skill holds now (builders' skillGrants, bounded by the pod's snapshot once it exists). */
+  grants: readonly SkillGrant[];
+  /** Why the pod cannot be built although every pack is ready (no agent image, bad settings). */
+  podProblem?: PodProblem | undefined;
   pod: V1Pod | undefined;
   /** status.podName is set and a direct read confirmed the pod is gone. */
   podLost: boolean;
@@ -56,20 +61,13 @@ export const CONDITION_SKILLS_IN_POD = 'SkillsInPod';
 const isTerminal = (phase: AgentRunPhase | undefined) => phase === 'Succeeded' || phase === 'Failed';
 const parseTime = (t: string | undefined) => (t ? Date.parse(t) : undefined);
 
-/** Skills whose sidecar is in the pod; before the pod exists, every skill of the spec will be. */
-export function skillsInPod(pod: V1Pod | undefined, specSkills: readonly string[]): Set<string> {
-  if (!pod) return new Set(specSkills);
-  return new Set((pod.spec?.initContainers ?? [])
-    .filter((c) => c.name.startsWith(SKILL_CONTAINER_PREFIX))
-    .map((c) => c.name.slice(SKILL_CONTAINER_PREFIX.length)));
-}
-
 export function planRun(input: PlanInput): Plan {
   const { run, packs, pod, now } = input;
   const previous = run.status ?? {};
   const generation = run.metadata.generation;
   const skills = run.spec.skills ?? [];
-  const inPod = skillsInPod(pod, skills.map((s) => s.name));
+  const grantOf = new Map(input.grants.map((g) => [g.name, g]));
+  const inPod = new Set(input.grants.filter((g) => g.inPod).map((g) => g.name));
   const observation = pod ? observePod(pod) : undefined;
   const events: PlannedEvent[] = [];
 
@@ -92,11 +90,9 @@ export function planRun(input: PlanInput): Plan {
   const terminal = isTerminal(phase);
 
   // --- grants: enabled, usable skills that are (or will be) in the pod, while the run lives.
-  const grantedSkills = terminal ? [] : skills
-    .filter((s) => s.enabled && packs.get(s.name)?.ready && inPod.has(s.name))
-    .map((s) => s.name);
+  const grantedSkills = terminal ? [] : input.grants.filter((g) => g.granted).map((g) => g.name);
   const disabledSkills = [...inPod].filter((name) => !grantedSkills.includes(name)).sort();
-  const createPod = !terminal && !previous.podName && !pod && missing.length === 0;
+  const createPod = !terminal && !previous.podName && !pod && missing.length === 0 && !input.podProblem;
 
   // --- conditions
   let conditions = previous.conditions as Condition[] | undefined;
@@ -114,7 +110,7 @@ export function planRun(input: PlanInput): Plan {
       : { type: CONDITION_SKILLS_IN_POD, status: 'False', reason: 'SkillNotInPod',
         message: `skills added after the pod was created get no sidecar: ${notInPod.join(', ')}` });
   }
-  const skillStatuses = skillStatus(run, packs, inPod, grantedSkills, observation?.skillsReady, terminal, previous.skills ?? []);
+  const skillStatuses = skillStatus(run, packs, grantOf, observation?.skillsReady, terminal);
   const enabledReady = skillStatuses.filter((s) => s.enabled).every((s) => s.ready);
   if (phase === 'Succeeded') {
     set({ type: 'Succeeded', status: 'True', reason: 'AgentSucceeded', message: 'the agent exited with code 0' });
@@ -125,6 +121,7 @@ export function planRun(input: PlanInput): Plan {
   } else {
     set({ type: 'Succeeded', status: 'Unknown', reason: phase, message: '' });
     if (missing.length > 0) set({ type: 'Ready', status: 'False', reason: 'WaitingForSkillPacks', message: `waiting for SkillPacks: ${missing.map((s) => s.name).join(', ')}` });
+    else if (input.podProblem && !pod) set({ type: 'Ready', status: 'False', reason: input.podProblem.reason, message: input.podProblem.message });
     else if (phase === 'Pending') set({ type: 'Ready', status: 'False', reason: 'PodPending', message: pod ? 'the pod is starting' : 'creating the pod' });
     else if (!enabledReady) set({ type: 'Ready', status: 'False', reason: 'SkillsNotReady', message: skillStatuses.filter((s) => s.enabled && !s.ready).map((s) => `${s.name}: ${s.message ?? 'not ready'}`).join('; ') });
     else set({ type: 'Ready', status: 'True', reason: 'Running', message: 'the agent is running' });
@@ -179,27 +176,23 @@ export function planRun(input: PlanInput): Plan {
 }
 
 function skillStatus(
-  run: AgentRun, packs: ReadonlyMap<string, PackView>, inPod: Set<string>, granted: string[],
-  ready: ReadonlyMap<string, boolean> | undefined, terminal: boolean, previous: readonly SkillStatus[],
+  run: AgentRun, packs: ReadonlyMap<string, PackView>, grants: ReadonlyMap<string, SkillGrant>,
+  ready: ReadonlyMap<string, boolean> | undefined, terminal: boolean,
 ): SkillStatus[] {
-  const before = new Map(previous.map((s) => [s.name, s.rbac]));
   return (run.spec.skills ?? []).map((skill) => {
     const view = packs.get(skill.name);
-    const isGranted = granted.includes(skill.name);
-    // Revoked means "held, or would be held, and taken away": after the end, when switched off, or once granted.
-    const wasHeld = before.get(skill.name) === 'Granted' || before.get(skill.name) === 'Revoked';
-    const hasRbac = view?.pack
-      ? Boolean(view.pack.spec.rbac?.rules?.length || view.pack.spec.rbac?.clusterRules?.length)
-      : wasHeld; // a deleted pack: what it held is known only from the last status
-    const rbac: SkillStatus['rbac'] = !hasRbac ? 'None' : isGranted ? 'Granted' : terminal || wasHeld || !skill.enabled ? 'Revoked' : 'None';
+    const grant = grants.get(skill.name);
+    const inPod = grant?.inPod ?? false;
+    // When the run ends every grant goes: what declared RBAC is Revoked.
+    const rbac: SkillStatus['rbac'] = terminal && grant?.rbac === 'Granted' ? 'Revoked' : (grant?.rbac ?? 'None');
     const sidecarReady = ready?.get(skill.name) ?? false;
     let message: string | undefined;
-    if (!inPod.has(skill.name)) message = 'added after the pod was created: no sidecar';
+    if (!inPod) message = 'added after the pod was created: no sidecar';
     else if (!view?.ready) message = view?.message ?? 'SkillPack not found';
     else if (terminal) message = 'the run has finished';
     else if (!sidecarReady) message = 'sidecar not ready';
     else if (!skill.enabled) message = 'switched off';
-    const status: SkillStatus = { name: skill.name, enabled: skill.enabled, ready: !terminal && isGranted && sidecarReady, rbac };
+    const status: SkillStatus = { name: skill.name, enabled: skill.enabled, ready: !terminal && Boolean(grant?.granted) && sidecarReady, rbac };
     if (message) status.message = message;
     return status;
   });

@@ -187,6 +187,9 @@ function convertNode(input: unknown, path: string, ctx0: Context, inValueValidat
     if (types.length !== 1) fail(path, `a node has one type, not ${types.join(', ')}`);
     node.type = types[0];
   }
+  if (node['x-kubernetes-int-or-string'] === true && node.anyOf === undefined && node.oneOf === undefined) {
+    fail(path, 'x-kubernetes-int-or-string needs a union of one integer and one string schema');
+  }
   if (node.anyOf !== undefined || node.oneOf !== undefined) {
     node = rewriteUnion(node, path);
     // A merged branch may have brought its own document keys or $ref.
@@ -292,7 +295,7 @@ export function jsonSchemaToStructural(doc: Schema, options: ConvertOptions = {}
 
 /** The JSON Schema zod writes for what a user may send: defaulted fields are optional, defaults are kept. */
 export function zodToJSONSchema(schema: z.ZodType): Schema {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw', cycles: 'ref', reused: 'inline' }) as Schema;
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'throw', cycles: 'ref', reused: 'inline' });
 }
 
 export function toStructural(schema: z.ZodType, options: ConvertOptions = {}): Schema {

@@ -1,6 +1,6 @@
 // Validation of what the operator reads from the API server (CustomObjectsApi returns `any`). Errors name the
 // field, so a reconciler can put them in status as they are.
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AgentRunSchema, type AgentRun } from './agentrun.ts';
 import { SkillPackSchema, type SkillPack } from './skillpack.ts';
 
@@ -32,7 +32,8 @@ function plural(n: number | bigint, unit: string): string {
 function message(issue: Issue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      if (issue.input === undefined) return 'is required';
+      return `must be ${issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`}`;
     case 'too_big': {
       const n = issue.maximum;
       if (issue.origin === 'string') return `must be at most ${plural(n, 'character')}`;

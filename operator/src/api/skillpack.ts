@@ -16,22 +16,24 @@ export const ArgPolicySchema = z
           .string()
           .min(2)
           .max(256)
-          .regex(/^-[^\s=]+$/, { message: "must be a flag such as '--kubeconfig' (a leading '-', no '=' or spaces)" }),
+          .regex(/^-+[^-\s=][^\s=]*$/, { message: "must be a flag such as '-n', '--kubeconfig' or '-name' (no '=' or spaces)" }),
       )
       .max(64)
       .optional()
-      .describe("Flags the agent may not pass, in any form ('--token x', '--token=x'), e.g. --kubeconfig, --server, --as."),
+      .describe(
+        "Flags the agent may not pass, in any spelling the tool's parser accepts ('--token x', '--token=x', case and '_' folded), e.g. --kubeconfig, --server, --token, --as.",
+      ),
     allowedPatterns: z
       .array(re2Pattern())
       .max(64)
       .optional()
-      .describe('RE2 expressions; when set, every argument must match at least one of them.'),
+      .describe('RE2 expressions matched against whole arguments; when set, every argument must match one of them.'),
     deniedPatterns: z
       .array(re2Pattern())
       .max(64)
       .optional()
-      .describe('RE2 expressions; an argument matching any of them is refused.'),
-    maxArgs: z.int().min(0).max(1024).optional().describe('Largest number of arguments the agent may append.'),
+      .describe('RE2 expressions searched for in each argument (unanchored); an argument containing a match is refused.'),
+    maxArgs: z.int().min(0).max(1024).optional().describe("Largest number of arguments the agent may append; the executor's default (1024) when absent."),
   })
   .describe("Checks on the arguments the agent appends to the tool's command.");
 export type ArgPolicy = z.output<typeof ArgPolicySchema>;

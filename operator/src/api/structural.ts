@@ -111,7 +111,7 @@ export function structuralProblems(root: Schema, options: CheckOptions = { unbou
     problems.push('.metadata: must be exactly {type: object} at the root');
   }
   checkNode(root, '', problems, options);
-  return problems;
+  return problems.map((p) => (p.startsWith(':') ? `<root>${p}` : p));
 }
 
 /** Fields without a description: `kubectl explain` would show nothing for them. */

@@ -1,20 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { ApiextensionsV1Api, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 
 export const INSTALL_FIELD_MANAGER = 'skillpod-install';
 
-/** Every YAML document in the files of `dir` whose names end in .yaml, in name order. */
+/**
+ * Every YAML document in the files of `dir` whose names end in .yaml, in name order, as client-node's typed
+ * models: KubernetesObjectApi.patch serializes through those models, and a plain object loses every field the
+ * model does not know by its TypeScript name (a CRD's `default` and `x-kubernetes-validations`, for one).
+ */
 export async function readManifests(dir: string): Promise<KubernetesObject[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
   const objects: KubernetesObject[] = [];
   for (const file of files) {
-    for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
-      if (doc.errors.length > 0) throw new Error(`${join(dir, file)}: ${doc.errors[0]?.message}`);
-      const object = doc.toJS() as KubernetesObject | null;
-      if (object) objects.push(object);
+    try {
+      objects.push(...(loadAllYaml(await readFile(join(dir, file), 'utf8')) as Array<KubernetesObject | null>).filter((o) => o !== null));
+    } catch (err) {
+      throw new Error(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
   return objects;

@@ -1,0 +1,63 @@
+// The few writes the AgentRun controller makes, each idempotent: server-side apply of what may change, plain
+// deletes that treat "already gone" as done.
+import { createHash } from 'node:crypto';
+import { isNotFound, type KubeHttp } from '../runtime/index.ts';
+
+export const FIELD_MANAGER = 'skillpod-operator';
+
+interface Named {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
+
+const PLURALS: Record<string, string> = {
+  ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Pod: 'pods', Role: 'roles', RoleBinding: 'rolebindings',
+  ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', NetworkPolicy: 'networkpolicies',
+};
+
+export function objectPath(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
+  const plural = PLURALS[kind];
+  if (!plural) throw new Error(`no path known for kind ${kind}`);
+  const prefix = apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`;
+  return `${prefix}${namespace ? `/namespaces/${namespace}` : ''}/${plural}/${name}`;
+}
+
+function pathOf(object: Named): string {
+  return objectPath(object.apiVersion ?? '', object.kind ?? '', object.metadata?.namespace, object.metadata?.name ?? '');
+}
+
+/**
+ * Server-side apply, skipped when this process already applied the very same object: at a thousand runs, a
+ * resync would otherwise send thousands of no-op writes. The memory is per process, so a restart re-applies once.
+ */
+export class Applier {
+  readonly #http: Pick<KubeHttp, 'request'>;
+  readonly #applied = new Map<string, string>();
+
+  constructor(http: Pick<KubeHttp, 'request'>) {
+    this.#http = http;
+  }
+
+  async apply(object: Named): Promise<void> {
+    const path = pathOf(object);
+    const digest = createHash('sha256').update(JSON.stringify(object)).digest('base64url');
+    if (this.#applied.get(path) === digest) return;
+    await this.#http.request({
+      method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: 'application/apply-patch+yaml', body: object,
+    });
+    this.#applied.set(path, digest);
+  }
+
+  /** Deletes, ignoring 404. Background propagation: dependents are the garbage collector's job. */
+  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<void> {
+    const path = objectPath(apiVersion, kind, namespace, name);
+    this.#applied.delete(path);
+    try {
+      await this.#http.request({ method: 'DELETE', path, body: { propagationPolicy: 'Background' } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// The AgentRun controller: read the world, plan (plan.ts, pure), carry the plan out. Level-triggered and
+// idempotent: running it twice, or after a crash at any line, converges on the same state.
+import { isDeepStrictEqual } from 'node:util';
+import type { V1Pod } from '@kubernetes/client-node';
+import { AGENTRUN, API_VERSION, parseAgentRun, type AgentRun } from '../api/index.ts';
+import {
+  ANNOTATION_DISABLED_SKILLS, ANNOTATION_GRANTS, EMPTY_SNAPSHOT, LABEL_RUN_UID, buildRunObjects, parseGrantSnapshot,
+  type APIServerEndpoint, type GrantSnapshot, type RunObjects,
+} from '../builders/index.ts';
+import type { Settings } from '../config/settings.ts';
+import type { EventRecorder } from '../events.ts';
+import type { GrantPolicy } from '../policy/grant-policy.ts';
+import { isAlreadyExists, isNotFound, type Informer, type KubeHttp, type KubeObject, type Logger, type Reconciler } from '../runtime/index.ts';
+import { skillPackReadiness } from '../skillpack/readiness.ts';
+import { setCondition, toRfc3339, type Condition } from '../status/conditions.ts';
+import type { Applier } from './kube-objects.ts';
+import { planRun, type PackView, type Plan } from './plan.ts';
+
+export const FINALIZER = 'skillpod.io/cluster-grants';
+
+export interface AgentRunControllerDeps {
+  runs: { store: Informer<KubeObject>['store'] };
+  packs: { store: Informer<KubeObject>['store'] };
+  pods: { store: Informer<KubeObject>['store'] };
+  http: Pick<KubeHttp, 'request'>;
+  applier: Applier;
+  events: EventRecorder;
+  settings: Settings;
+  grantPolicy: () => GrantPolicy;
+  apiServer: () => APIServerEndpoint[];
+  now?: () => Date;
+}
+
+export const runPath = (namespace: string, name: string) => `/apis/${API_VERSION}/namespaces/${namespace}/${AGENTRUN.plural}/${name}`;
+
+export function agentRunReconciler(deps: AgentRunControllerDeps): Reconciler {
+  const now = deps.now ?? (() => new Date());
+  return async ({ namespace, name, log }) => {
+    const raw = deps.runs.store.get(namespace, name) as (KubeObject & AgentRun) | undefined;
+    if (!raw) return; // deleted: owner references and the finalizer took care of its objects
+    const parsed = parseAgentRun(raw);
+    if (!parsed.ok) return reportInvalid(deps, raw, parsed.error, now());
+    const run = parsed.value;
+    if (run.metadata.deletionTimestamp) return finalize(deps, run, log);
+
+    const packs = viewPacks(deps, run);
+    const usable = new Map([...packs].flatMap(([n, v]) => (v.ready && v.pack ? [[n, v.pack] as const] : [])));
+    const { pod, podLost } = await findPod(deps, run);
+    const objects = buildRunObjects({ run, packs: usable, settings: deps.settings, snapshot: snapshotOf(pod, log), apiServer: deps.apiServer() });
+    const plan = planRun({ run, packs, grants: objects.skills, podProblem: objects.podProblem, pod, podLost, now: now(), podRetention: deps.settings.podRetention });
+
+    // Nothing is granted while the run waits for its packs: grants exist only with (or just before) the pod.
+    if (plan.keepGrants && (pod || plan.createPod)) await grant(deps, run, objects);
+    else if (!plan.keepGrants) await revoke(deps, run, objects);
+    if (plan.createPod && objects.pod) {
+      const created = await createPodOnce(deps, run, objects.pod);
+      if (!created) return { requeue: true };
+      Object.assign(plan.status, { podName: created.metadata?.name, serviceAccountName: objects.serviceAccount.metadata?.name, startTime: toRfc3339(now()) });
+      deps.events.record(run, 'Normal', 'PodCreated', `created pod ${created.metadata?.name}`);
+    } else if (pod && plan.keepGrants) {
+      await syncGate(deps, pod, plan.disabledSkills);
+    }
+    if (plan.deletePod && pod) await deps.applier.delete('v1', 'Pod', run.metadata.namespace, pod.metadata?.name ?? '');
+    await writeStatus(deps, raw, plan);
+    for (const e of plan.events) deps.events.record(run, e.type, e.reason, e.message);
+    if (plan.deleteRun) {
+      log.info('ttlSecondsAfterFinished reached: deleting the run');
+      await deps.http.request({ method: 'DELETE', path: runPath(namespace ?? '', name), body: { propagationPolicy: 'Background' } })
+        .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+      return;
+    }
+    return plan.requeueAfterMs !== undefined ? { requeueAfterMs: plan.requeueAfterMs } : undefined;
+  };
+}
+
+/** Each skill's pack as usable or not, with the reason, from the cache and the same check the pack controller makes. */
+function viewPacks(deps: AgentRunControllerDeps, run: AgentRun): Map<string, PackView> {
+  const views = new Map<string, PackView>();
+  for (const skill of run.spec.skills ?? []) {
+    const object = deps.packs.store.get(undefined, skill.name);
+    if (!object) {
+      views.set(skill.name, { ready: false, reason: 'NotFound', message: `SkillPack ${skill.name} not found` });
+      continue;
+    }
+    const { pack, condition } = skillPackReadiness(object, deps.grantPolicy(), object.metadata?.generation);
+    views.set(skill.name, { ...(pack ? { pack } : {}), ready: condition.status === 'True', reason: condition.reason,
+      message: condition.status === 'True' ? '' : `SkillPack ${skill.name} is not Ready (${condition.reason}): ${condition.message}` });
+  }
+  return views;
+}
+
+/** The pod from the cache; a pod missing from the cache of a started run is confirmed gone by a direct read. */
+async function findPod(deps: AgentRunControllerDeps, run: AgentRun): Promise<{ pod?: V1Pod; podLost: boolean }> {
+  const podName = run.status?.podName;
+  if (!podName) return { podLost: false };
+  const cached = deps.pods.store.get(run.metadata.namespace, podName) as V1Pod | undefined;
+  if (cached) return { pod: cached, podLost: false };
+  if (run.status?.phase === 'Succeeded' || run.status?.phase === 'Failed') return { podLost: false };
+  try {
+    return { pod: await deps.http.request<V1Pod>({ path: `/api/v1/namespaces/${run.metadata.namespace}/pods/${podName}` }), podLost: false };
+  } catch (err) {
+    if (isNotFound(err)) return { podLost: true };
+    throw err;
+  }
+}
+
+function snapshotOf(pod: V1Pod | undefined, log: Logger): GrantSnapshot | undefined {
+  if (!pod) return undefined;
+  const parsed = parseGrantSnapshot(pod.metadata?.annotations?.[ANNOTATION_GRANTS]);
+  if (parsed.ok) return parsed.snapshot;
+  log.warn({ pod: pod.metadata?.name, error: parsed.error }, 'grant snapshot unreadable: granting nothing');
+  return EMPTY_SNAPSHOT;
+}
+
+/** ServiceAccount, ConfigMap, RBAC of the granted skills, NetworkPolicy; the finalizer first if cluster rules come. */
+async function grant(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects): Promise<void> {
+  if (o.clusterRole && !run.metadata.finalizers?.includes(FINALIZER)) await setFinalizer(deps, run, true);
+  await deps.applier.apply(o.serviceAccount);
+  await deps.applier.apply(o.configMap);
+  const ns = run.metadata.namespace;
+  if (o.role && o.roleBinding) {
+    await deps.applier.apply(o.role);
+    await deps.applier.apply(o.roleBinding);
+  } else {
+    await deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName);
+    await deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName);
+  }
+  if (o.clusterRole && o.clusterRoleBinding) {
+    await deps.applier.apply(o.clusterRole);
+    await deps.applier.apply(o.clusterRoleBinding);
+  } else {
+    await deleteClusterGrants(deps, o.run.clusterChildName);
+  }
+  await deps.applier.apply(o.networkPolicy);
+}
+
+/** Every run-scoped grant goes when the run ends: RBAC, then the ServiceAccount (its tokens die with it), then egress. */
+async function revoke(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects): Promise<void> {
+  if (run.status?.conditions?.some((c) => c.type === 'GrantsRevoked' && c.status === 'True')) return;
+  const ns = run.metadata.namespace;
+  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName);
+  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName);
+  await deleteClusterGrants(deps, o.run.clusterChildName);
+  await deps.applier.delete('v1', 'ServiceAccount', ns, o.run.childName);
+  await deps.applier.delete('networking.k8s.io/v1', 'NetworkPolicy', ns, o.run.childName);
+  if (run.metadata.finalizers?.includes(FINALIZER)) await setFinalizer(deps, run, false);
+}
+
+async function deleteClusterGrants(deps: AgentRunControllerDeps, name: string): Promise<void> {
+  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', undefined, name);
+  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRole', undefined, name);
+}
+
+/** A run being deleted: only the cluster-scoped grants need us (namespaced objects go with their owner). */
+async function finalize(deps: AgentRunControllerDeps, run: AgentRun, log: Logger): Promise<void> {
+  if (!run.metadata.finalizers?.includes(FINALIZER)) return;
+  const ref = buildRunObjects({ run, packs: new Map(), settings: deps.settings }).run;
+  await deleteClusterGrants(deps, ref.clusterChildName);
+  await setFinalizer(deps, run, false);
+  log.info('cluster-scoped grants removed; finalizer released');
+}
+
+async function setFinalizer(deps: AgentRunControllerDeps, run: AgentRun, present: boolean): Promise<void> {
+  const others = (run.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+  const finalizers = present ? [...others, FINALIZER] : others;
+  try {
+    await deps.http.request({
+      method: 'PATCH', path: runPath(run.metadata.namespace ?? '', run.metadata.name ?? ''), contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers, resourceVersion: run.metadata.resourceVersion } },
+    });
+  } catch (err) {
+    if (!(isNotFound(err) && !present)) throw err;
+  }
+  run.metadata.finalizers = finalizers;
+}
+
+/**
+ * At most one pod per run, ever: the run is re-read from the API server (not the cache) to be sure no pod was
+ * recorded yet, and the pod's name is fixed by the run's UID, so a second create answers 409 and is adopted.
+ */
+async function createPodOnce(deps: AgentRunControllerDeps, run: AgentRun, pod: V1Pod): Promise<V1Pod | undefined> {
+  const ns = run.metadata.namespace ?? '';
+  const fresh = await deps.http.request<AgentRun>({ path: runPath(ns, run.metadata.name ?? '') });
+  if (fresh.metadata.uid !== run.metadata.uid || fresh.status?.podName) return undefined;
+  try {
+    return await deps.http.request<V1Pod>({ method: 'POST', path: `/api/v1/namespaces/${ns}/pods`, body: pod });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    const existing = await deps.http.request<V1Pod>({ path: `/api/v1/namespaces/${ns}/pods/${pod.metadata?.name}` });
+    if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
+      throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`);
+    }
+    return existing;
+  }
+}
+
+/** The executors' switch-off gate: the pod annotation the downward API file mirrors. */
+async function syncGate(deps: AgentRunControllerDeps, pod: V1Pod, disabled: string[]): Promise<void> {
+  const value = disabled.join(',');
+  if ((pod.metadata?.annotations?.[ANNOTATION_DISABLED_SKILLS] ?? '') === value) return;
+  await deps.http.request({
+    method: 'PATCH', path: `/api/v1/namespaces/${pod.metadata?.namespace}/pods/${pod.metadata?.name}`,
+    contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } },
+  });
+}
+
+/** Written only when it changed; the resourceVersion turns a stale read into a 409 and a retry. */
+async function writeStatus(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, plan: Plan): Promise<void> {
+  const status = { ...plan.status };
+  if (!plan.keepGrants) {
+    status.conditions = setCondition(status.conditions as Condition[] | undefined,
+      { type: 'GrantsRevoked', status: 'True', reason: 'RunFinished', message: 'the run\'s ServiceAccount, RBAC and NetworkPolicy are deleted', observedGeneration: raw.metadata.generation },
+      deps.now?.() ?? new Date());
+  }
+  if (isDeepStrictEqual(status, raw.status ?? {})) return;
+  await deps.http.request({
+    method: 'PATCH', path: `${runPath(raw.metadata.namespace ?? '', raw.metadata.name ?? '')}/status`,
+    contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: raw.metadata.resourceVersion }, status },
+  });
+}
+
+async function reportInvalid(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, error: string, now: Date): Promise<void> {
+  const conditions = setCondition(raw.status?.conditions as Condition[] | undefined,
+    { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: error.slice(0, 1024), observedGeneration: raw.metadata.generation }, now);
+  if (isDeepStrictEqual(conditions, raw.status?.conditions)) return;
+  await deps.http.request({
+    method: 'PATCH', path: `${runPath(raw.metadata.namespace ?? '', raw.metadata.name ?? '')}/status`,
+    contentType: 'application/merge-patch+json', body: { status: { conditions, observedGeneration: raw.metadata.generation } },
+  });
+  deps.events.record(raw, 'Warning', 'InvalidSpec', error);
+}
