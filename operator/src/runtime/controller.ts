@@ -107,7 +107,7 @@ export class Controller {
     const mapper = (map ?? ((e: InformerEvent<T>) => objectKey(e.object))) as KeyMapper<KubeObject>;
     const source = { informer: informer as unknown as Informer<KubeObject>, map: mapper };
     this.#sources.push(source);
-    informer.addHandler((event) => this.#enqueueMapped(source.map, event as InformerEvent<KubeObject>));
+    informer.addHandler((event) => this.#enqueueMapped(source.map, event));
     return this;
   }
 

@@ -72,7 +72,7 @@ export function classifyStatus(status: unknown): ApiErrorInfo {
 export function classifyError(err: unknown, now: number = Date.now()): ApiErrorInfo {
   if (err === null || err === undefined) return { kind: 'Unknown', message: String(err) };
   const code = httpCode(err);
-  if (code !== undefined) return classifyHttp(err as HttpLikeError, code, now);
+  if (code !== undefined) return classifyHttp(err, code, now);
   const netCode = networkCode(err);
   if (netCode !== undefined) return { kind: 'Network', reason: netCode, message: oneLine(messageOf(err)) };
   return { kind: 'Unknown', message: oneLine(messageOf(err)) };
@@ -134,12 +134,13 @@ function httpCode(err: unknown): number | undefined {
   return undefined;
 }
 
-function classifyHttp(err: HttpLikeError, code: number, now: number): ApiErrorInfo {
-  const status = asStatus(parseBody(err.body));
+function classifyHttp(err: unknown, code: number, now: number): ApiErrorInfo {
+  const e = err as HttpLikeError;
+  const status = asStatus(parseBody(e.body));
   const info: ApiErrorInfo = { kind: kindForStatus(code), code, message: '' };
   if (status?.reason) info.reason = status.reason;
-  info.message = oneLine(status?.message ?? bodyText(err.body) ?? `HTTP ${code}`);
-  const retryAfter = parseRetryAfter(header(err.headers, 'retry-after'), now) ?? status?.retryAfterSeconds;
+  info.message = oneLine(status?.message ?? bodyText(e.body) ?? `HTTP ${code}`);
+  const retryAfter = parseRetryAfter(header(e.headers, 'retry-after'), now) ?? status?.retryAfterSeconds;
   if (retryAfter !== undefined) info.retryAfterSeconds = retryAfter;
   return info;
 }

@@ -55,7 +55,11 @@ export interface InformerOptions<T extends KubeObject> {
   transform?: (obj: KubeObject) => T;
   /** Default 10 minutes; 0 turns resync off. */
   resyncPeriodMs?: number;
-  /** Watchdog: a watch silent this long is restarted. Bookmarks come about every minute. Default 3 minutes. */
+  /**
+   * Watchdog: a watch silent this long (no event, no bookmark) is dropped and re-opened from the last
+   * resourceVersion. Bookmarks come every one to two minutes (measured on kube-apiserver 1.36: the first after
+   * ~120 s), and the server ends each watch after `watchTimeoutSeconds` anyway. Default 5 minutes.
+   */
   quietTimeoutMs?: number;
   /** Server-side watch timeout, randomised up to twice this to spread reconnects. Default 5 minutes. */
   watchTimeoutSeconds?: number;
@@ -127,7 +131,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#hooks = options.hooks ?? {};
     this.#backoff = new Backoff(options.backoff ?? { baseMs: 800, maxMs: 30_000, jitter: 1, random: this.#random });
     this.#resyncPeriodMs = options.resyncPeriodMs ?? 10 * 60_000;
-    this.#quietTimeoutMs = options.quietTimeoutMs ?? 3 * 60_000;
+    this.#quietTimeoutMs = options.quietTimeoutMs ?? 5 * 60_000;
     this.#watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
     this.#pageSize = options.pageSize ?? 500;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
@@ -178,7 +182,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   start(): void {
     if (this.#loop) return;
     this.#stop = new AbortController();
-    this.#loop = this.#run();
+    this.#loop = this.#supervise(this.#stop.signal);
     this.#scheduleResync();
   }
 
@@ -213,8 +217,19 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   // ---- the loop
 
-  async #run(): Promise<void> {
-    const signal = this.#stop.signal;
+  /** #run handles every error it expects; this catches a bug in it, so that even then the informer goes on. */
+  async #supervise(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.#run(signal);
+      } catch (err) {
+        this.#log.error(errorFields(err), 'informer loop crashed; restarting it');
+        await sleep(this.#clock, this.#backoff.next(), signal).catch(() => undefined);
+      }
+    }
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
     let needList = true;
     while (!signal.aborted) {
       try {
@@ -231,7 +246,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.#log.info({ resourceVersion: this.#resourceVersion }, 'watch expired (410), relisting');
           needList = true;
         } else if (end === 'quiet') {
-          this.#log.warn({ quietMs: this.#quietTimeoutMs }, 'watch went quiet, restarting it');
+          // Expected now and then on a quiet resource; a dead connection looks the same from here.
+          this.#log.info({ quietMs: this.#quietTimeoutMs }, 'watch went quiet, restarting it');
         } else if (this.#clock.now() - started < 1000) {
           // The server ends watches at their timeout; one that ends at once, again and again, must not spin.
           await sleep(this.#clock, this.#backoff.next(), signal).catch(() => undefined);

@@ -118,9 +118,9 @@ export class WorkQueue {
 
   /** Queues `key` now. Merges with a pending add; a running key runs again once it is done. */
   add(key: string): void {
-    if (this.#shuttingDown) return;
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    // Counted only when not merged, as client-go's workqueue_adds_total does.
     this.#hooks.added?.();
-    if (this.#dirty.has(key)) return;
     this.#dirty.set(key, this.#clock.now());
     if (!this.#processing.has(key)) this.#enqueue(key);
   }
