@@ -12,6 +12,6 @@ export function testbinDir(): string {
     return execFileSync('bash', [script, '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(stderr.trim() || 'control-plane binaries are not built: run make testbin');
+    throw new Error(stderr.trim() || 'control-plane binaries are not built: run make testbin', { cause: err });
   }
 }

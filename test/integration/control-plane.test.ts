@@ -63,7 +63,7 @@ describe('the test control plane', () => {
     });
     // The resource is served once the CRD is Established; until then creates answer 404.
     await eventually(async () => expect(await statusOf(create(3))).toBe(200));
-    const rejected = await create(42).catch((err: unknown) => err);
+    const rejected: unknown = await create(42).catch((err: unknown) => err);
     expect(rejected).toBeInstanceOf(ApiException);
     expect((rejected as ApiException<string>).code).toBe(422);
     expect((rejected as ApiException<string>).body).toContain('should be less than or equal to 10');

@@ -14,13 +14,13 @@ function run(overrides: { skills?: Array<{ name: string; enabled: boolean }>; st
     spec: { task: 'fix it', timeoutSeconds: overrides.timeout ?? 600, skills: overrides.skills ?? [{ name: 'kubectl', enabled: true }, { name: 'fetch', enabled: true }],
       ...(overrides.ttl !== undefined ? { ttlSecondsAfterFinished: overrides.ttl } : {}) },
     ...(overrides.status ? { status: overrides.status } : {}),
-  } as AgentRun;
+  };
 }
 
 function pack(name: string, withRbac: boolean): SkillPack {
   return { apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name },
     spec: { description: name, image: 'img', tools: [{ name: 't', command: ['t'], timeoutSeconds: 60 }],
-      ...(withRbac ? { rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } } : {}) } } as SkillPack;
+      ...(withRbac ? { rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } } : {}) } };
 }
 
 const READY: Map<string, PackView> = new Map([

@@ -6,7 +6,7 @@ import {
   skillsReadySummary, type AgentRun, type AgentRunPhase, type AgentRunStatus, type SkillPack, type SkillStatus,
 } from '../api/index.ts';
 import type { PodProblem, SkillGrant } from '../builders/index.ts';
-import { setCondition, toRfc3339, type Condition, type ConditionInput } from '../status/conditions.ts';
+import { setCondition, toRfc3339, type ConditionInput } from '../status/conditions.ts';
 import { observePod, type PodOutcome } from './pod-observation.ts';
 import { truncateResult } from './result.ts';
 
@@ -82,7 +82,7 @@ export function planRun(input: PlanInput): Plan {
 
   const missing = skills.filter((s) => !packs.get(s.name)?.ready);
   const phase: AgentRunPhase = isTerminal(previous.phase)
-    ? previous.phase!
+    ? previous.phase
     : outcome?.kind === 'succeeded' ? 'Succeeded'
     : outcome?.kind === 'failed' ? 'Failed'
     : observation?.agentStarted || pod?.status?.phase === 'Running' ? 'Running'
@@ -95,7 +95,7 @@ export function planRun(input: PlanInput): Plan {
   const createPod = !terminal && !previous.podName && !pod && missing.length === 0 && !input.podProblem;
 
   // --- conditions
-  let conditions = previous.conditions as Condition[] | undefined;
+  let conditions = previous.conditions;
   const set = (c: Omit<ConditionInput, 'observedGeneration'>) => { conditions = setCondition(conditions, { ...c, observedGeneration: generation }, now); };
   if (!terminal) {
     set(missing.length === 0

@@ -12,7 +12,7 @@ import type { EventRecorder } from '../events.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
 import { isAlreadyExists, isNotFound, type Informer, type KubeHttp, type KubeObject, type Logger, type Reconciler } from '../runtime/index.ts';
 import { skillPackReadiness } from '../skillpack/readiness.ts';
-import { setCondition, toRfc3339, type Condition } from '../status/conditions.ts';
+import { setCondition, toRfc3339 } from '../status/conditions.ts';
 import type { Applier } from './kube-objects.ts';
 import { planRun, type PackView, type Plan } from './plan.ts';
 
@@ -188,7 +188,7 @@ async function createPodOnce(deps: AgentRunControllerDeps, run: AgentRun, pod: V
     if (!isAlreadyExists(err)) throw err;
     const existing = await deps.http.request<V1Pod>({ path: `/api/v1/namespaces/${ns}/pods/${pod.metadata?.name}` });
     if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
-      throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`);
+      throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
     }
     return existing;
   }
@@ -208,7 +208,7 @@ async function syncGate(deps: AgentRunControllerDeps, pod: V1Pod, disabled: stri
 async function writeStatus(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, plan: Plan): Promise<void> {
   const status = { ...plan.status };
   if (!plan.keepGrants) {
-    status.conditions = setCondition(status.conditions as Condition[] | undefined,
+    status.conditions = setCondition(status.conditions,
       { type: 'GrantsRevoked', status: 'True', reason: 'RunFinished', message: 'the run\'s ServiceAccount, RBAC and NetworkPolicy are deleted', observedGeneration: raw.metadata.generation },
       deps.now?.() ?? new Date());
   }
@@ -220,7 +220,7 @@ async function writeStatus(deps: AgentRunControllerDeps, raw: KubeObject & Agent
 }
 
 async function reportInvalid(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, error: string, now: Date): Promise<void> {
-  const conditions = setCondition(raw.status?.conditions as Condition[] | undefined,
+  const conditions = setCondition(raw.status?.conditions,
     { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: error.slice(0, 1024), observedGeneration: raw.metadata.generation }, now);
   if (isDeepStrictEqual(conditions, raw.status?.conditions)) return;
   await deps.http.request({

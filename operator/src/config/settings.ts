@@ -5,7 +5,6 @@ const quantity = z.string().regex(/^[0-9.]+([numkKMGTPE]i?)?$/, 'a Kubernetes qu
 const resourceList = z.object({ cpu: quantity.optional(), memory: quantity.optional(), 'ephemeral-storage': quantity.optional() }).strict();
 const resources = z.object({ requests: resourceList.optional(), limits: resourceList.optional() }).strict();
 const boolish = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const port = z.coerce.number().int().min(0).max(65535);
 const bindAddress = z.string().regex(/^[^:]*:\d{1,5}$/, 'HOST:PORT, for example 127.0.0.1:8080 or :8080');
 
 /** Operator settings, from flags or environment variables; a bad value fails start-up with its name. */

@@ -17,7 +17,7 @@ export async function readManifests(dir: string): Promise<KubernetesObject[]> {
     try {
       objects.push(...(loadAllYaml(await readFile(join(dir, file), 'utf8')) as Array<KubernetesObject | null>).filter((o) => o !== null));
     } catch (err) {
-      throw new Error(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
   return objects;
@@ -31,7 +31,7 @@ export async function applyObjects(kc: KubeConfig, objects: KubernetesObject[]):
       await client.patch(object, undefined, undefined, INSTALL_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     } catch (err) {
       const body = (err as { body?: unknown }).body;
-      throw new Error(`applying ${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}: ${typeof body === 'string' ? body : String(err)}`);
+      throw new Error(`applying ${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}: ${typeof body === 'string' ? body : String(err)}`, { cause: err });
     }
   }
 }

@@ -6,7 +6,7 @@ import { API_VERSION, SKILLPACK, type SkillPack } from '../api/index.ts';
 import type { EventRecorder } from '../events.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
 import type { Informer, KubeHttp, KubeObject, Reconciler } from '../runtime/index.ts';
-import { findCondition, setCondition, type Condition } from '../status/conditions.ts';
+import { findCondition, setCondition } from '../status/conditions.ts';
 import { skillPackReadiness } from './readiness.ts';
 
 export interface SkillPackControllerDeps {
@@ -26,7 +26,7 @@ export function skillPackReconciler(deps: SkillPackControllerDeps): Reconciler {
     if (!object) return;
     const { condition } = skillPackReadiness(object, deps.grantPolicy(), object.metadata.generation);
     const current = object.status ?? {};
-    const conditions = setCondition(current.conditions as Condition[] | undefined, condition, now());
+    const conditions = setCondition(current.conditions, condition, now());
     const next = { ...current, observedGeneration: object.metadata.generation, conditions };
     if (isDeepStrictEqual(next, current)) return;
 
@@ -37,7 +37,7 @@ export function skillPackReconciler(deps: SkillPackControllerDeps): Reconciler {
       contentType: 'application/merge-patch+json',
       body: { metadata: { resourceVersion: object.metadata.resourceVersion }, status: next },
     });
-    const previous = findCondition(current.conditions as Condition[] | undefined, 'Ready');
+    const previous = findCondition(current.conditions, 'Ready');
     if (previous?.status !== condition.status || previous.reason !== condition.reason) {
       log.info({ ready: condition.status, reason: condition.reason }, 'SkillPack readiness changed');
       deps.events.record(object, condition.status === 'True' ? 'Normal' : 'Warning', condition.reason, condition.message);
