@@ -4,6 +4,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY, SKILLPACK, type AgentRun } from './api/index.ts';
 import { Applier } from './agentrun/kube-objects.ts';
 import { agentRunReconciler } from './agentrun/reconcile.ts';
+import { orphanSweep } from './agentrun/sweep.ts';
 import type { APIServerEndpoint } from './builders/index.ts';
 import type { Settings } from './config/settings.ts';
 import { kubeEventRecorder } from './events.ts';
@@ -66,12 +67,17 @@ export function createOperator(options: OperatorOptions): Manager {
     get: (ns: string | undefined, name: string) => informers.map((i) => i.store.get(ns, name)).find((o) => o !== undefined),
   });
   const runStore = multiStore(runs);
+  const applier = new Applier(manager.http);
+  manager.add(orphanSweep({
+    http: manager.http, applier, cachedRun: (ns, name) => runStore.get(ns, name), synced: () => manager.synced,
+    log: logger.child({ component: 'orphan-sweep' }), intervalMs: settings.resyncSeconds * 1000,
+  }));
   const runController = manager.controller({
     name: 'agentrun',
     concurrency: settings.concurrency,
     reconcile: agentRunReconciler({
       runs: { store: runStore as never }, packs, pods: { store: multiStore(pods) as never },
-      http: manager.http, applier: new Applier(manager.http), events, settings, grantPolicy,
+      http: manager.http, applier, events, settings, grantPolicy,
       apiServer: () => apiServerEndpoints(apiEndpoints.store.list()),
     }),
   });

@@ -240,4 +240,17 @@ describe('an AgentRun', () => {
       expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(ALL_GONE);
     }, 20_000);
   });
+
+  it('sweeps cluster-scoped grants whose run is gone, and keeps those of live runs', async () => {
+    const labels = (run: string, uid: string) => ({ 'app.kubernetes.io/managed-by': 'skillpod', 'skillpod.io/run': run,
+      'skillpod.io/run-uid': uid, 'skillpod.io/run-namespace': ns });
+    const live = await createRun(ns, 'sweep-live', { skills: [{ name: 'ar-fetch' }] });
+    await rbac.createClusterRole({ body: { metadata: { name: `skillpod:${ns}:orphan`, labels: labels('gone', '00000000-dead-0000-0000-000000000000') }, rules: [] } });
+    await rbac.createClusterRole({ body: { metadata: { name: `skillpod:${ns}:live`, labels: labels('sweep-live', live.metadata.uid!) }, rules: [] } });
+    await operator.stop();
+    operator = await startOperator([], { grantPolicy: () => ({ ...DEFAULT_GRANT_POLICY, clusterRules: CLUSTER_GRANTABLE }) });
+    await eventually(async () => expect(await statusCode(rbac.readClusterRole({ name: `skillpod:${ns}:orphan` }))).toBe(404), 20_000);
+    expect(await statusCode(rbac.readClusterRole({ name: `skillpod:${ns}:live` }))).toBe(200);
+    await rbac.deleteClusterRole({ name: `skillpod:${ns}:live` });
+  });
 });
