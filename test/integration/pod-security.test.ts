@@ -3,7 +3,7 @@
 // API server keeps what makes the pod work (native sidecars, the projected token, the downward API file).
 import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import { ApiException, CoreV1Api, NetworkingV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, NetworkingV1Api, NodeV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunObjects, type RunObjects } from '../../operator/src/builders/index.ts';
 import { agentRun, apiServer, packs, representativeRun, settings } from '../../operator/src/builders/testdata/fixtures.ts';
@@ -13,16 +13,21 @@ const kc = testCluster.kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const net = kc.makeApiClient(NetworkingV1Api);
+const node = kc.makeApiClient(NodeV1Api);
 const dry = { dryRun: 'All', fieldValidation: 'Strict' } as const;
 
 let ns: string;
 let objects: RunObjects;
+let createdRuntimeClass = false;
 
 beforeAll(async () => {
   ns = await testCluster.createNamespace('pod-security', {
     'pod-security.kubernetes.io/enforce': 'restricted',
     'pod-security.kubernetes.io/enforce-version': 'latest',
   });
+  // The RuntimeClass admission plugin refuses a pod naming a RuntimeClass that does not exist.
+  const runtimeClassName = representativeRun.spec.runtimeClassName!;
+  createdRuntimeClass = (await refusal(node.createRuntimeClass({ body: { metadata: { name: runtimeClassName }, handler: 'runsc' } }))) === undefined;
   const run = structuredClone(representativeRun);
   run.metadata = { ...run.metadata, namespace: ns, uid: randomUUID() };
   objects = buildRunObjects({ run, packs, settings, apiServer });
@@ -32,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await testCluster.deleteNamespace(ns);
+  if (createdRuntimeClass) await node.deleteRuntimeClass({ name: representativeRun.spec.runtimeClassName! });
 });
 
 async function refusal(promise: Promise<unknown>): Promise<string | undefined> {
@@ -72,7 +78,7 @@ describe('objects of a run on the real API server', () => {
   ])('is refused with %s (the namespace really enforces restricted)', async (_what, spoil) => {
     const pod = structuredClone(objects.pod!);
     spoil(pod);
-    expect(await refusal(core.createNamespacedPod({ namespace: ns, body: pod, ...dry }))).toMatch(/^403 .*violates PodSecurity "restricted/);
+    expect(await refusal(core.createNamespacedPod({ namespace: ns, body: pod, ...dry }))).toMatch(/^403 .*violates PodSecurity.*restricted/);
   });
 
   it('the ConfigMap, NetworkPolicy, Role and RoleBinding are valid', async () => {

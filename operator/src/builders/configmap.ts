@@ -1,11 +1,11 @@
 // The run's ConfigMap: the task (key `task`, mounted at /skillpod/task) and one SKILL.md per pack (key
 // `<pack>.md`, mounted at /skills/<pack>/SKILL.md). Both are mounted with subPath, so later edits do not reach a
-// running pod: apply it before the pod is created and leave it afterwards (a key the pod mounts must not go away).
+// running pod. Once the pod exists, pass its grant snapshot: every key the pod mounts is then kept, with a stub for
+// a pack that has gone, so a container that has yet to start never meets a missing key.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { AgentRun, SkillPack } from '../api/index.ts';
 import { EXECUTOR_PATH } from './pod-paths.ts';
-import type { PackMap } from './grants.ts';
-import { skillNames } from './grants.ts';
+import { skillNames, type GrantSnapshot, type PackMap } from './grants.ts';
 import { runLabels } from './labels.ts';
 import { skillDocKey, TASK_KEY } from './names.ts';
 import { ownerReference } from './owner.ts';
@@ -40,11 +40,18 @@ export function renderSkillDoc(pack: SkillPack): string {
   return `${parts.join('\n\n')}\n`;
 }
 
-export function buildConfigMap(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: PackMap): V1ConfigMap {
+/** What a pack that has gone since the pod was created leaves in its place. */
+export function renderMissingSkillDoc(name: string): string {
+  return `---\nname: ${name}\ndescription: "No longer available."\n---\n\nThe SkillPack ${name} was removed or is not Ready; its tools refuse calls.\n`;
+}
+
+export function buildConfigMap(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: PackMap, snapshot?: GrantSnapshot): V1ConfigMap {
+  const names = [...new Set([...skillNames(agentRun), ...Object.keys(snapshot?.packs ?? {})])].sort();
   const data: Record<string, string> = {};
-  for (const name of skillNames(agentRun)) {
+  for (const name of names) {
     const pack = packs.get(name);
     if (pack) data[skillDocKey(name)] = renderSkillDoc(pack);
+    else if (snapshot?.packs[name]) data[skillDocKey(name)] = renderMissingSkillDoc(name);
   }
   data[TASK_KEY] = agentRun.spec.task;
   return {

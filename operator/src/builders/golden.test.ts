@@ -5,7 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { buildRunObjects, grantSnapshot, type RunObjects } from './index.ts';
-import { agentRun, apiServer, gitPack, helmPack, kubectlPack, pack, packs, representativeRun, settings } from './testdata/fixtures.ts';
+import { agentRun, apiServer, gitPack, helmPack, pack, packs, representativeRun, settings } from './testdata/fixtures.ts';
 
 function render(objects: RunObjects, extra: Record<string, unknown> = {}): string {
   const docs = [
@@ -46,7 +46,6 @@ describe('golden', () => {
     });
     const widenedHelm = pack('helm', { ...helmPack.spec, rbac: { rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] } });
     const now = new Map([['git', widenedGit], ['helm', widenedHelm]]);
-    void kubectlPack;
     const objects = buildRunObjects({ run: toggled, packs: now, settings, apiServer, snapshot });
     delete objects.pod; // never rebuilt for a running run
     golden('running-toggled', render(objects));

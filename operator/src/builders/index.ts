@@ -81,7 +81,7 @@ export function buildRunObjects(input: RunObjectsInput): RunObjects {
     run: ref,
     serviceAccount: buildServiceAccount(ref),
     networkPolicy: buildNetworkPolicy(ref, input.run, skills, { apiServer: input.apiServer, dnsPeers: input.dnsPeers }),
-    configMap: buildConfigMap(ref, input.run, input.packs),
+    configMap: buildConfigMap(ref, input.run, input.packs, input.snapshot),
     skills,
     disabledSkills: disabledSkills(skills),
   };

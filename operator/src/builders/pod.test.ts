@@ -6,6 +6,7 @@ import {
   ANNOTATION_GRANTS,
   buildPod,
   buildRunObjects,
+  grantSnapshot,
   LABEL_MANAGED_BY,
   LABEL_RUN,
   LABEL_RUN_UID,
@@ -245,5 +246,14 @@ describe('ConfigMap', () => {
     expect(configMap.data?.task).toBe(representativeRun.spec.task);
     expect(configMap.data?.['kubectl.md']).toContain('Use `get`, `describe` and `logs`');
     expect(configMap.data?.['kubectl.md']).toMatch(/^---\nname: kubectl\ndescription: "Read-only kubectl for the run namespace."\n---\n/);
+  });
+});
+
+describe('ConfigMap of a running run', () => {
+  it('keeps every key the pod mounts, with a stub for a pack that has gone', () => {
+    const snapshot = grantSnapshot(representativeRun, packs);
+    const { configMap } = buildRunObjects({ run: representativeRun, packs: new Map([['git', packs.get('git')!]]), settings, snapshot });
+    expect(Object.keys(configMap.data ?? {})).toEqual(['git.md', 'helm.md', 'kubectl.md', 'task']);
+    expect(configMap.data?.['kubectl.md']).toContain('was removed or is not Ready');
   });
 });
