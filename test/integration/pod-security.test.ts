@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunObjects, type RunObjects } from '../../operator/src/builders/index.ts';
 import { agentRun, apiServer, packs, representativeRun, settings } from '../../operator/src/builders/testdata/fixtures.ts';
 import { testCluster } from '../harness/context.ts';
+import { eventually } from '../harness/eventually.ts';
 
 const kc = testCluster.kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -33,6 +34,11 @@ beforeAll(async () => {
   objects = buildRunObjects({ run, packs, settings, apiServer });
   // The ServiceAccount admission plugin refuses a pod whose ServiceAccount does not exist: create it for real.
   await core.createNamespacedServiceAccount({ namespace: ns, body: objects.serviceAccount, fieldValidation: 'Strict' });
+  // That plugin reads ServiceAccounts from its own cache, which may lag a moment behind the create.
+  await eventually(async () => {
+    const problem = await refusal(core.createNamespacedPod({ namespace: ns, body: objects.pod!, dryRun: 'All' }));
+    if (problem?.includes('error looking up service account')) throw new Error(problem);
+  });
 });
 
 afterAll(async () => {

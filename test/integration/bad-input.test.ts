@@ -1,0 +1,78 @@
+// Bad input never stops the operator: random and malformed AgentRuns and SkillPacks are sent to the real API
+// server; what it accepts is reconciled; the operator must keep running and keep serving a valid run.
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { testCluster } from '../harness/context.ts';
+import { eventually } from '../harness/eventually.ts';
+import { applyPack, condition, createRun, deletePack, getRun, podOf } from '../harness/kube.ts';
+import { startOperator, type TestOperator } from '../harness/operator.ts';
+
+const custom = testCluster.kubeConfig().makeApiClient(CustomObjectsApi);
+const GROUP = { group: 'skillpod.io', version: 'v1alpha1' };
+let operator: TestOperator;
+let ns: string;
+const packs = new Set<string>();
+
+beforeAll(async () => {
+  operator = await startOperator();
+  ns = await testCluster.createNamespace('fuzz');
+  await applyPack('fuzz-good');
+});
+afterAll(async () => {
+  await operator.stop();
+  await testCluster.deleteNamespace(ns);
+  for (const name of ['fuzz-good', ...packs]) await deletePack(name);
+});
+
+const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,70}$/);
+const anything = fc.anything({ maxDepth: 3 });
+const toolArb = fc.record({
+  name: fc.oneof(name, anything),
+  command: fc.oneof(fc.array(fc.string(), { maxLength: 3 }), anything),
+  timeoutSeconds: fc.oneof(fc.integer({ min: -5, max: 5000 }), anything),
+  argPolicy: fc.option(fc.record({ deniedFlags: fc.array(fc.string(), { maxLength: 3 }), allowedPatterns: fc.array(fc.constantFrom('(', '^a+$', '[z-a]', '.*'), { maxLength: 2 }) })),
+}, { requiredKeys: [] });
+const packSpec = fc.record({
+  description: fc.oneof(fc.string({ maxLength: 20 }), anything),
+  image: fc.oneof(fc.constantFrom('busybox', 'bad image', '', 'registry.local/x:1'), anything),
+  tools: fc.oneof(fc.array(toolArb, { maxLength: 3 }), anything),
+  rbac: fc.option(fc.record({ rules: fc.array(fc.record({ apiGroups: fc.constant(['']), resources: fc.array(fc.constantFrom('pods', 'secrets', '*'), { maxLength: 2 }), verbs: fc.array(fc.constantFrom('get', '*', 'escalate'), { maxLength: 2 }) }), { maxLength: 2 }) })),
+}, { requiredKeys: [] });
+const runSpec = fc.record({
+  task: fc.oneof(fc.string({ maxLength: 30 }), anything),
+  timeoutSeconds: fc.oneof(fc.integer({ min: -10, max: 100_000 }), anything),
+  skills: fc.oneof(fc.array(fc.record({ name: fc.oneof(fc.constantFrom('fuzz-good', 'fuzz-missing'), name), enabled: fc.oneof(fc.boolean(), anything) }), { maxLength: 3 }), anything),
+  agent: fc.option(fc.record({ image: fc.oneof(fc.constant('agent:1'), anything), env: fc.oneof(fc.array(fc.record({ name: fc.string(), value: fc.string() }), { maxLength: 2 }), anything) }, { requiredKeys: [] })),
+  podLabels: fc.option(fc.dictionary(fc.string({ maxLength: 20 }), fc.string({ maxLength: 10 }), { maxKeys: 2 })),
+}, { requiredKeys: [] });
+
+it('keeps reconciling valid runs while fed random runs and packs', async () => {
+  let accepted = 0;
+  let refused = 0;
+  await fc.assert(fc.asyncProperty(fc.nat(), packSpec, runSpec, async (i, pack, run) => {
+    const packName = `fuzz-${i % 1000}-${packs.size}`;
+    packs.add(packName);
+    for (const create of [
+      () => custom.createClusterCustomObject({ ...GROUP, plural: 'skillpacks', body: { apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: packName }, spec: pack } }),
+      () => custom.createNamespacedCustomObject({ ...GROUP, plural: 'agentruns', namespace: ns, body: { apiVersion: 'skillpod.io/v1alpha1', kind: 'AgentRun', metadata: { generateName: 'fuzz-' }, spec: run } }),
+    ]) {
+      try {
+        await create();
+        accepted += 1;
+      } catch {
+        refused += 1; // the API server's schema and CEL rules said no, with a message: that is the point
+      }
+    }
+  }), { numRuns: 60 });
+  expect(refused).toBeGreaterThan(0);
+  expect(accepted).toBeGreaterThan(0);
+
+  // The operator is alive and still serves a valid run end to end.
+  expect(operator.manager.synced).toBe(true);
+  await createRun(ns, 'valid-after-fuzz', { skills: [{ name: 'fuzz-good' }] });
+  const pod = await podOf(ns, 'valid-after-fuzz');
+  expect(pod.metadata?.name).toBeTruthy();
+  await eventually(async () => expect(condition(await getRun(ns, 'valid-after-fuzz'), 'SkillPacksReady')?.status).toBe('True'));
+  expect((await fetch(`${operator.url}/healthz`)).status).toBe(200);
+});
