@@ -19,7 +19,7 @@ try {
   process.exit(2);
 }
 
-const logger = createLogger({ level: settings.logLevel, base: { component: 'skillpod-operator' } });
+const logger = createLogger({ level: settings.logLevel, base: { service: 'skillpod-operator' } });
 const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
 logger.info({ server: kubeConfig.getCurrentCluster()?.server, namespaces: settings.watchNamespaces.length ? settings.watchNamespaces : 'all',

@@ -75,7 +75,7 @@ describe('planRun', () => {
     expect(p.disabledSkills).toEqual(['kubectl']);
     expect(p.keepGrants).toBe(true);
     expect(p.status.skills).toEqual([
-      { name: 'kubectl', enabled: false, ready: false, rbac: 'Revoked', message: 'sidecar not ready' },
+      { name: 'kubectl', enabled: false, ready: false, rbac: 'Revoked', message: 'switched off' },
       { name: 'fetch', enabled: true, ready: false, rbac: 'None', message: 'sidecar not ready' },
     ]);
     expect(p.requeueAfterMs).toBe(540_050); // the deadline: created 60 s ago, 600 s timeout

@@ -190,8 +190,8 @@ function skillStatus(
     if (!inPod) message = 'added after the pod was created: no sidecar';
     else if (!view?.ready) message = view?.message ?? 'SkillPack not found';
     else if (terminal) message = 'the run has finished';
-    else if (!sidecarReady) message = 'sidecar not ready';
     else if (!skill.enabled) message = 'switched off';
+    else if (!sidecarReady) message = 'sidecar not ready';
     const status: SkillStatus = { name: skill.name, enabled: skill.enabled, ready: !terminal && Boolean(grant?.granted) && sidecarReady, rbac };
     if (message) status.message = message;
     return status;
