@@ -25,6 +25,7 @@ describe('loadSettings', () => {
     { argv: ['--pod-retention', 'sometimes'], mentions: ['--pod-retention', 'sometimes'] },
     { argv: ['--default-agent-resources', '{nope'], mentions: ['--default-agent-resources', 'must be JSON'] },
     { argv: ['--default-skill-resources', '{"limits":{"cpu":"lots"}}'], mentions: ['Kubernetes quantity'] },
+    { argv: ['--agent-uid', '1000', '--sidecar-uid', '1000'], mentions: ['--sidecar-uid', 'must differ from --agent-uid'] },
     { argv: ['--server-bind-address', 'localhost'], mentions: ['HOST:PORT'] },
   ])('names the bad value in $argv', ({ argv, mentions }) => {
     let error: unknown;

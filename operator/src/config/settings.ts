@@ -30,6 +30,9 @@ export const settingsSchema = z.object({
   shutdownGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
   resyncSeconds: z.coerce.number().int().min(10).max(86400).default(300),
   apiQps: z.coerce.number().min(1).max(10000).default(100),
+}).refine((s) => s.agentUid !== s.sidecarUid, {
+  path: ['sidecarUid'],
+  message: 'must differ from --agent-uid: the executors tell the agent apart from the sidecars by its UID',
 });
 
 export type Settings = z.output<typeof settingsSchema>;
