@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 // run by the global setup; files run one at a time because some of them restart kube-apiserver).
 export default defineConfig({
   test: {
-    reporters: ['default', ['json', { outputFile: '.test-results/vitest.json' }]],
+    // `make test` asks for a JSON report (SKILLPOD_TEST_REPORT) that test/summarize.ts adds up; ad-hoc runs
+    // write none, so they never overwrite the report of a suite running beside them.
+    reporters: process.env.SKILLPOD_TEST_REPORT ? ['default', ['json', { outputFile: process.env.SKILLPOD_TEST_REPORT }]] : ['default'],
     projects: [
       {
         test: {
