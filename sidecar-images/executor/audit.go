@@ -26,9 +26,10 @@ const (
 type auditLine struct {
 	Time        string   `json:"time"`
 	Skill       string   `json:"skill"`
-	Tool        string   `json:"tool"`
+	Tool        string   `json:"tool,omitempty"`
 	Args        []string `json:"args"`
-	Mode        string   `json:"mode"` // sync | async | compat
+	Mode        string   `json:"mode"`            // sync | async | compat | refused (a caller that is not the agent)
+	Route       string   `json:"route,omitempty"` // for refused: what it asked for
 	RunID       string   `json:"runId,omitempty"`
 	PeerUID     *uint32  `json:"peerUid,omitempty"`
 	Status      int      `json:"status"`          // HTTP status the call was answered with
@@ -51,6 +52,9 @@ func (a *auditor) write(l auditLine) {
 	l.Skill = a.skill
 	l.Tool = shorten(l.Tool, 80)
 	l.Args = auditArgs(l.Args)
+	if l.EnvKeys != nil {
+		l.EnvKeys = auditArgs(l.EnvKeys) // a caller chooses how many and how long
+	}
 	b, err := json.Marshal(l)
 	if err != nil {
 		return // cannot happen for this type

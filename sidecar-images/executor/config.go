@@ -49,7 +49,9 @@ const (
 )
 
 // paths are the three locations every subcommand agrees on; tests move them into a temp dir.
-func ipcDir(getenv func(string) string) string { return envOr(getenv, "SKILLPOD_IPC_DIR", defaultIPCDir) }
+func ipcDir(getenv func(string) string) string {
+	return envOr(getenv, "SKILLPOD_IPC_DIR", defaultIPCDir)
+}
 
 func socketPath(getenv func(string) string, pack string) string {
 	return filepath.Join(ipcDir(getenv), pack+".sock")

@@ -15,8 +15,9 @@ type job struct {
 	tool     string
 	created  time.Time
 	run      *run
-	finished time.Time // zero while running; guarded by jobStore.mu
-	size     int64     // bytes of output held once finished
+	settled  chan struct{} // closed once the run is over and recorded here: what polls wait for
+	finished time.Time     // zero while running; guarded by jobStore.mu
+	size     int64         // bytes of output held once finished
 }
 
 // jobStore keeps running jobs until they end and finished ones for a bounded time, count and size; the oldest
@@ -97,11 +98,4 @@ func (s *jobStore) evictLocked(now time.Time) {
 		s.bytes -= j.size
 		delete(s.jobs, j.id)
 	}
-}
-
-// finishedAt is the job's end time, zero while it runs.
-func (s *jobStore) finishedAt(j *job) time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return j.finished
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -145,7 +146,10 @@ func (r *run) supervise(exited <-chan syscall.WaitStatus, timeout, grace time.Du
 	defer deadline.Stop()
 	stopCh := r.stopCh
 	var kill <-chan time.Time
+	var lost *time.Ticker // after KILL: is the leader gone although no status came?
+	var lostC <-chan time.Time
 	var ws syscall.WaitStatus
+	statusLost := false
 wait:
 	for {
 		select {
@@ -159,9 +163,21 @@ wait:
 			kill = time.After(grace)
 		case <-kill:
 			signalGroup(r.pid, syscall.SIGKILL)
+			lost = time.NewTicker(time.Second)
+			defer lost.Stop()
+			lostC = lost.C
+		case <-lostC:
+			// Only procs reaps, so a status cannot go missing; if a future change ever lets one be stolen,
+			// the run ends here with exit code -1 instead of hanging forever. A zombie still answers kill 0.
+			if errors.Is(syscall.Kill(r.pid, 0), syscall.ESRCH) {
+				statusLost = true
+				break wait
+			}
 		}
 	}
-	signalGroup(r.pid, syscall.SIGKILL) // sweep what the leader left behind; never signalled again
+	if !statusLost {
+		signalGroup(r.pid, syscall.SIGKILL) // sweep what the leader left behind; never signalled again
+	}
 
 	drained := make(chan struct{})
 	go func() { readers.Wait(); close(drained) }()
@@ -180,6 +196,8 @@ wait:
 	r.mu.Unlock()
 	r.out.duration = time.Since(r.started)
 	switch {
+	case statusLost:
+		r.out.exitCode = -1
 	case ws.Exited():
 		r.out.exitCode = ws.ExitStatus()
 	case ws.Signaled():

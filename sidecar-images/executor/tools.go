@@ -50,6 +50,9 @@ func parseTools(raw string) ([]*Tool, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, errors.New("SKILLPOD_TOOLS is empty: the pack's spec.tools must be given as a JSON array")
 	}
+	if err := exactKeys(raw); err != nil {
+		return nil, fmt.Errorf("SKILLPOD_TOOLS: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.DisallowUnknownFields()
 	var tools []*Tool
@@ -106,5 +109,37 @@ func (t *Tool) validate() error {
 		return fmt.Errorf("argPolicy: %w", err)
 	}
 	t.policy = rt
+	return nil
+}
+
+var (
+	toolKeys   = map[string]bool{"name": true, "description": true, "command": true, "timeoutSeconds": true, "argPolicy": true}
+	policyKeys = map[string]bool{"deniedFlags": true, "allowedPatterns": true, "deniedPatterns": true, "maxArgs": true}
+)
+
+// exactKeys refuses keys that are not the CRD's field names exactly. encoding/json matches names without
+// regard to case, so "ArgPolicy" or "argpolicy" would otherwise be taken for argPolicy, or a later
+// "ARGPOLICY": null would silently drop the policy given as "argPolicy".
+func exactKeys(raw string) error {
+	var items []map[string]json.RawMessage
+	if json.Unmarshal([]byte(raw), &items) != nil {
+		return nil // not an array of objects: the typed decode reports it
+	}
+	for i, item := range items {
+		for k, v := range item {
+			if !toolKeys[k] {
+				return fmt.Errorf("[%d]: unknown field %q", i, k)
+			}
+			var policy map[string]json.RawMessage
+			if k != "argPolicy" || json.Unmarshal(v, &policy) != nil {
+				continue
+			}
+			for pk := range policy {
+				if !policyKeys[pk] {
+					return fmt.Errorf("[%d].argPolicy: unknown field %q", i, pk)
+				}
+			}
+		}
+	}
 	return nil
 }

@@ -1,0 +1,262 @@
+// @skillpod/client: list and call a SkillPack's tools through its skill executor, over HTTP/1.1 on the Unix
+// socket /ipc/<pack>.sock. The API is documented in docs/ipc.md; these types mirror it. It only ever connects
+// to that socket.
+import { request } from 'node:http';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const DEFAULT_IPC_DIR = '/ipc';
+
+/** The argument policy of a tool, as the SkillPack declares it. */
+export interface ArgPolicy {
+  deniedFlags?: string[];
+  allowedPatterns?: string[];
+  deniedPatterns?: string[];
+  maxArgs?: number;
+}
+
+/** One tool of a pack: the agent's arguments are appended to `command`. */
+export interface Tool {
+  name: string;
+  description?: string;
+  command: string[];
+  timeoutSeconds: number;
+  argPolicy?: ArgPolicy;
+}
+
+export interface ToolList {
+  skill: string;
+  /** False while the skill is switched off: calls are refused with 503. */
+  enabled: boolean;
+  gateReason?: string;
+  tools: Tool[];
+}
+
+export interface Health {
+  status: 'ok';
+  skill: string;
+  /** Every tool's command resolves to an executable. */
+  ready: boolean;
+  enabled: boolean;
+  gateReason?: string;
+  tools: Array<{ name: string; ok: boolean; resolved?: string; error?: string }>;
+  running: number;
+  maxConcurrency: number;
+  orphansReaped: number;
+}
+
+/** A finished run. A non-zero exit is a normal result; only the executor's own refusals throw. */
+export interface RunResult {
+  tool: string;
+  /** 128 + the signal number when the process was killed by a signal, -1 if its status was lost. */
+  exitCode: number;
+  signal?: string;
+  timedOut: boolean;
+  /** Stopped by a cancel, a caller that went away, a switch-off, or the executor's shutdown. */
+  cancelled: boolean;
+  stopReason?: 'timeout' | 'cancelled' | 'disconnected' | 'disabled' | 'shutdown';
+  durationMs: number;
+  /** Text, or base64 when `stdoutEncoding` is "base64" (the output was not valid UTF-8); see outputBytes. */
+  stdout: string;
+  stdoutEncoding?: 'base64';
+  /** Bytes the tool wrote, including any beyond the cap. */
+  stdoutBytes: number;
+  stdoutTruncated: boolean;
+  stderr: string;
+  stderrEncoding?: 'base64';
+  stderrBytes: number;
+  stderrTruncated: boolean;
+  truncated: boolean;
+}
+
+export type RunState = 'running' | 'succeeded' | 'failed' | 'timedOut' | 'cancelled';
+
+/** An asynchronous run; `result` is present once it is no longer running. */
+export interface RunStatus {
+  id: string;
+  tool: string;
+  state: RunState;
+  createdAt: string;
+  finishedAt?: string;
+  result?: RunResult;
+}
+
+export interface CallOptions {
+  /** SKILL_* variables for the tool; any other key is refused with 400. */
+  env?: Record<string, string>;
+  stdin?: string;
+  /** Shortens the tool's own timeout; it cannot extend it. */
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+/** The executor's JSON error body. */
+export interface ErrorBody {
+  error: string;
+  message: string;
+  /** For argument_refused: which argument (0-based). */
+  index?: number;
+}
+
+/** The executor refused or failed a request. `status` is the HTTP status, `code` the executor's error code. */
+export class ExecutorError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly body: ErrorBody | undefined;
+
+  constructor(status: number, body: ErrorBody | undefined, fallback: string) {
+    super(body ? `${status} ${body.error}: ${body.message}` : `${status}: ${fallback}`);
+    this.name = 'ExecutorError';
+    this.status = status;
+    this.code = body?.error ?? 'http_error';
+    this.body = body;
+  }
+}
+
+export interface ClientOptions {
+  /** Directory of the executors' sockets; default /ipc. */
+  ipcDir?: string;
+  /** The socket itself, overriding ipcDir. */
+  socketPath?: string;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const maxAnswerBytes = 256 * 1024 * 1024;
+
+function checkName(kind: string, name: string, max: number): void {
+  if (name.length > max || !dnsLabel.test(name)) {
+    throw new TypeError(`${kind} ${JSON.stringify(name)} is not a DNS label`);
+  }
+}
+
+/** A client for one pack's executor. */
+export class SkillClient {
+  readonly skill: string;
+  readonly socketPath: string;
+
+  constructor(skill: string, options: ClientOptions = {}) {
+    checkName('skill', skill, 57);
+    this.skill = skill;
+    this.socketPath = options.socketPath ?? join(options.ipcDir ?? DEFAULT_IPC_DIR, `${skill}.sock`);
+  }
+
+  /** The executor's health; open to any local user. */
+  health(): Promise<Health> {
+    return this.send<Health>('GET', '/v1/health');
+  }
+
+  /** The pack's tools and whether the skill is switched on. */
+  list(): Promise<ToolList> {
+    return this.send<ToolList>('GET', '/v1/tools');
+  }
+
+  /** Runs a tool and waits for it to end. */
+  call(tool: string, args: string[] = [], options: CallOptions = {}): Promise<RunResult> {
+    checkName('tool', tool, 63);
+    return this.send<RunResult>('POST', `/v1/tools/${tool}/run`, runBody(args, options), options.signal);
+  }
+
+  /** Starts a tool and returns at once with its run id (state "running"). */
+  callAsync(tool: string, args: string[] = [], options: CallOptions = {}): Promise<RunStatus> {
+    checkName('tool', tool, 63);
+    return this.send<RunStatus>('POST', '/v1/runs', { tool, ...runBody(args, options) }, options.signal);
+  }
+
+  /** The state of a run; with waitSeconds (at most 60) it answers as soon as the run ends. */
+  poll(id: string, options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<RunStatus> {
+    const wait = options.waitSeconds === undefined ? '' : `?wait=${options.waitSeconds}`;
+    return this.send<RunStatus>('GET', `/v1/runs/${encodeURIComponent(id)}${wait}`, undefined, options.signal);
+  }
+
+  /** Polls until the run is no longer running. */
+  async wait(id: string, options: { signal?: AbortSignal } = {}): Promise<RunStatus> {
+    for (;;) {
+      const status = await this.poll(id, { waitSeconds: 30, ...options });
+      if (status.state !== 'running') return status;
+    }
+  }
+
+  /** Cancels a run (TERM to its process group, KILL after a grace period) and returns its final state. */
+  cancel(id: string): Promise<RunStatus> {
+    return this.send<RunStatus>('POST', `/v1/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** The stored runs, newest first, without their results. */
+  async runs(): Promise<RunStatus[]> {
+    return (await this.send<{ runs: RunStatus[] }>('GET', '/v1/runs')).runs;
+  }
+
+  private send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          path,
+          method,
+          agent: false, // one connection per call: nothing lingers to keep the process alive
+          headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+          ...(signal ? { signal } : {}),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxAnswerBytes) {
+              req.destroy(new Error(`answer from ${this.socketPath} exceeds ${maxAnswerBytes} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              parsed = undefined;
+            }
+            if (status >= 200 && status < 300 && parsed !== undefined) {
+              resolve(parsed as T);
+            } else {
+              reject(new ExecutorError(status, isErrorBody(parsed) ? parsed : undefined, text.slice(0, 200)));
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
+
+function runBody(args: string[], options: CallOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = { args };
+  if (options.env !== undefined) body.env = options.env;
+  if (options.stdin !== undefined) body.stdin = options.stdin;
+  if (options.timeoutSeconds !== undefined) body.timeoutSeconds = options.timeoutSeconds;
+  return body;
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  return typeof v === 'object' && v !== null && typeof (v as { error?: unknown }).error === 'string';
+}
+
+/** The bytes of a result's stream, decoding base64 when the executor had to use it. */
+export function outputBytes(result: RunResult, stream: 'stdout' | 'stderr'): Buffer {
+  const encoding = stream === 'stdout' ? result.stdoutEncoding : result.stderrEncoding;
+  return Buffer.from(result[stream], encoding === 'base64' ? 'base64' : 'utf8');
+}
+
+/** The packs with an executor socket in ipcDir. */
+export async function listSkills(ipcDir: string = DEFAULT_IPC_DIR): Promise<string[]> {
+  const entries = await readdir(ipcDir);
+  return entries
+    .filter((f) => f.endsWith('.sock'))
+    .map((f) => f.slice(0, -'.sock'.length))
+    .filter((name) => dnsLabel.test(name))
+    .sort();
+}

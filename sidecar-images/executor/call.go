@@ -1,0 +1,115 @@
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Exit codes of `call` that are not the tool's own.
+const (
+	exitTimedOut      = 124 // like timeout(1)
+	exitExecutorError = 125 // the executor refused or failed the call; the tool did not run (to completion)
+)
+
+const callUsage = "usage: skillpod-exec call [--stdin] [--timeout <seconds>] [--json] <pack> <tool> [args…]"
+
+// callCmd is `call <pack> <tool> [args…]`: it runs the tool through the pack's executor and passes its
+// output and exit code through, so the agent can use a skill like a local command. Options go before the
+// pack; everything after the tool name is the tool's, verbatim.
+func callCmd(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var req runRequest
+	var asJSON, withStdin bool
+options:
+	for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+		opt := args[0]
+		args = args[1:]
+		switch {
+		case opt == "--":
+			break options
+		case opt == "--stdin":
+			withStdin = true
+		case opt == "--json":
+			asJSON = true
+		case opt == "--timeout" && len(args) > 0:
+			n, err := strconv.Atoi(args[0])
+			if err != nil || n <= 0 {
+				return fail(stderr, "--timeout wants a positive number of seconds")
+			}
+			req.TimeoutSeconds, args = n, args[1:]
+		default:
+			return fail(stderr, fmt.Sprintf("unknown option %q; %s", opt, callUsage))
+		}
+	}
+	if len(args) < 2 {
+		return fail(stderr, callUsage)
+	}
+	pack, tool := args[0], args[1]
+	req.Args = append([]string{}, args[2:]...)
+	if !validName(pack, 57) || !validName(tool, 63) {
+		return fail(stderr, "pack and tool names are DNS labels; "+callUsage)
+	}
+	if withStdin {
+		data, err := io.ReadAll(io.LimitReader(stdin, 64<<20))
+		if err != nil {
+			return fail(stderr, "reading stdin: "+err.Error())
+		}
+		s := string(data)
+		req.Stdin = &s
+	}
+
+	c := newIPCClient(socketPath(getenv, pack), 0) // no client timeout: the tool's own bounds the call
+	var res runResult
+	if err := c.do(http.MethodPost, "/v1/tools/"+tool+"/run", req, &res); err != nil {
+		return failErr(stderr, err)
+	}
+	if asJSON {
+		b, _ := json.Marshal(res)
+		_, _ = stdout.Write(append(b, '\n'))
+	} else {
+		writeStream(stdout, res.Stdout, res.StdoutEncoding)
+		writeStream(stderr, res.Stderr, res.StderrEncoding)
+		if res.StdoutTruncated {
+			_, _ = fmt.Fprintf(stderr, "skillpod-exec: stdout truncated: %d of %d bytes shown\n", len(res.Stdout), res.StdoutBytes)
+		}
+		if res.StderrTruncated {
+			_, _ = fmt.Fprintf(stderr, "skillpod-exec: stderr truncated: %d bytes produced\n", res.StderrBytes)
+		}
+	}
+	switch {
+	case res.TimedOut:
+		_, _ = fmt.Fprintf(stderr, "skillpod-exec: %s %s timed out after %d ms and was killed\n", pack, tool, res.DurationMs)
+		return exitTimedOut
+	case res.Cancelled:
+		_, _ = fmt.Fprintf(stderr, "skillpod-exec: %s %s was stopped (%s)\n", pack, tool, res.StopReason)
+	}
+	return res.ExitCode & 0xff
+}
+
+func writeStream(w io.Writer, data, encoding string) {
+	if encoding == "base64" {
+		if b, err := base64.StdEncoding.DecodeString(data); err == nil {
+			_, _ = w.Write(b)
+			return
+		}
+	}
+	_, _ = io.WriteString(w, data)
+}
+
+func fail(stderr io.Writer, msg string) int {
+	_, _ = fmt.Fprintln(stderr, "skillpod-exec: "+msg)
+	return exitExecutorError
+}
+
+func failErr(stderr io.Writer, err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return fail(stderr, fmt.Sprintf("refused (%d %s): %s", ae.Status, ae.Code, ae.Message))
+	}
+	return fail(stderr, err.Error())
+}

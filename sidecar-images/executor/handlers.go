@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+)
+
+const (
+	// skill-sidecar's rules: timeout defaults to 30 seconds, and above 30 a /skill call turns asynchronous.
+	compatSyncLimit      = 30
+	compatDefaultTimeout = 30
+	// The longest a long poll holds its connection waiting for a run to end.
+	maxPollWait = 60 * time.Second
+)
+
+func (s *server) listTools(w http.ResponseWriter) {
+	closed, why := s.gate.closed()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"skill": s.cfg.pack, "enabled": !closed, "gateReason": why, "tools": s.cfg.tools,
+	})
+}
+
+// call is what the three run routes share once the body is decoded.
+type call struct {
+	mode  string // sync | async | compat
+	tool  string
+	args  []string
+	env   map[string]string
+	stdin *string
+	peer  peer
+	secs  int
+	// bodyErr is a fault found while reading the body; it is refused like any other, audit line included.
+	bodyErr *apiError
+}
+
+func (s *server) auditFor(c call) auditLine {
+	l := auditLine{Mode: c.mode, Tool: c.tool, Args: c.args}
+	if c.peer.ok {
+		uid := c.peer.uid
+		l.PeerUID = &uid
+	}
+	for k := range c.env {
+		l.EnvKeys = append(l.EnvKeys, k)
+	}
+	slices.Sort(l.EnvKeys)
+	if c.stdin != nil {
+		l.StdinBytes = len(*c.stdin)
+	}
+	return l
+}
+
+// refuse answers with e and writes the refusal to the audit trail.
+func (s *server) refuse(w http.ResponseWriter, c call, e *apiError) {
+	l := s.auditFor(c)
+	l.Status, l.Error, l.Reason = e.Status, e.Code, e.Message
+	s.audit.write(l)
+	writeError(w, e)
+}
+
+// start prepares and launches a call; on refusal it has already answered and returns nil.
+func (s *server) start(w http.ResponseWriter, c call, started func(*run), finished func(outcome)) (*run, <-chan struct{}) {
+	if c.bodyErr != nil {
+		s.refuse(w, c, c.bodyErr)
+		return nil, nil
+	}
+	if s.shuttingDown() {
+		s.refuse(w, c, errorf(http.StatusServiceUnavailable, "shutting_down", "the executor is shutting down"))
+		return nil, nil
+	}
+	spec, e := s.prepare(c.tool, c.args, c.env, c.stdin, c.secs)
+	if e != nil {
+		s.refuse(w, c, e)
+		return nil, nil
+	}
+	rn, over, e := s.launch(spec, s.auditFor(c), started, finished)
+	if e != nil {
+		s.refuse(w, c, e)
+		return nil, nil
+	}
+	return rn, over
+}
+
+// runSync: POST /v1/tools/<tool>/run. The caller going away stops the run: nobody would read its result.
+func (s *server) runSync(w http.ResponseWriter, r *http.Request, tool string) {
+	var req runRequest
+	c := call{mode: "sync", tool: tool, peer: peerFrom(r.Context())}
+	c.bodyErr = s.readJSON(w, r, &req, true)
+	if c.bodyErr == nil && req.Tool != "" {
+		c.bodyErr = errorf(http.StatusBadRequest, "bad_request", `"tool" belongs in POST /v1/runs; here the path names it`)
+	}
+	c.args, c.env, c.stdin, c.secs = req.Args, req.Env, req.Stdin, req.TimeoutSeconds
+	rn, over := s.start(w, c, nil, nil)
+	if rn == nil {
+		return
+	}
+	s.finishSync(r.Context(), rn, over)
+	writeResult(w, tool, rn.out)
+}
+
+func (s *server) finishSync(ctx context.Context, rn *run, over <-chan struct{}) {
+	stop := context.AfterFunc(ctx, func() { rn.stop(stopDisconnect) })
+	<-over
+	stop()
+}
+
+// submit: POST /v1/runs starts an asynchronous run and answers 202 with its id at once.
+func (s *server) submit(w http.ResponseWriter, r *http.Request) {
+	var req runRequest
+	c := call{mode: "async", peer: peerFrom(r.Context())}
+	c.bodyErr = s.readJSON(w, r, &req, true)
+	c.tool, c.args, c.env, c.stdin, c.secs = req.Tool, req.Args, req.Env, req.Stdin, req.TimeoutSeconds
+	j, ok := s.startJob(w, c)
+	if !ok {
+		return
+	}
+	w.Header().Set("Location", "/v1/runs/"+j.id)
+	s.writeView(w, http.StatusAccepted, j)
+}
+
+// startJob launches c as a job stored from submission on.
+func (s *server) startJob(w http.ResponseWriter, c call) (*job, bool) {
+	j := &job{id: newID(), tool: c.tool, created: time.Now(), settled: make(chan struct{})}
+	rn, _ := s.start(w, c,
+		func(rn *run) { j.run = rn; s.jobs.add(j) },
+		func(o outcome) {
+			// Record first, then report it finished: whoever sees the run as finished also sees the
+			// store's eviction that its end caused.
+			s.jobs.finish(j, int64(len(o.stdout.buf)+len(o.stderr.buf)))
+			close(j.settled)
+		})
+	return j, rn != nil
+}
+
+// view is a job's state without its result; done says whether o is its final outcome.
+func (s *server) view(j *job) (v runView, o outcome, done bool) {
+	v = runView{ID: j.id, Tool: j.tool, State: stateRunning, CreatedAt: j.created.UTC()}
+	select {
+	case <-j.settled:
+		o = j.run.out
+		v.State = stateOf(o)
+		end := j.run.started.Add(o.duration).UTC()
+		v.FinishedAt = &end
+		return v, o, true
+	default:
+		return v, o, false
+	}
+}
+
+func (s *server) listRuns(w http.ResponseWriter) {
+	views := []runView{}
+	for _, j := range s.jobs.list() {
+		v, _, _ := s.view(j) // without results: listing is for finding ids; poll one run for its output
+		views = append(views, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": views})
+}
+
+// lookup finds a stored job; nil means unknown or expired (404).
+func (s *server) lookup(id string) *job {
+	if !runID.MatchString(id) {
+		return nil
+	}
+	return s.jobs.get(id)
+}
+
+// poll: GET /v1/runs/<id>[?wait=<seconds>]. With wait, it answers as soon as the run ends, or after that many
+// seconds (at most 60) with the run still running: a long poll instead of a busy loop.
+func (s *server) poll(w http.ResponseWriter, r *http.Request, id string) {
+	j := s.lookup(id)
+	if j == nil {
+		notFound(w)
+		return
+	}
+	if q := r.URL.Query().Get("wait"); q != "" {
+		secs, err := strconv.ParseFloat(q, 64)
+		if err != nil || secs < 0 {
+			writeError(w, errorf(http.StatusBadRequest, "bad_request", "wait must be a number of seconds"))
+			return
+		}
+		t := time.NewTimer(min(time.Duration(secs*float64(time.Second)), maxPollWait))
+		select {
+		case <-j.settled:
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-s.quit:
+		}
+		t.Stop()
+	}
+	s.writeView(w, http.StatusOK, j)
+}
+
+// cancel: POST /v1/runs/<id>/cancel. Idempotent; answers once the run has ended (TERM, grace, KILL bound it).
+func (s *server) cancel(w http.ResponseWriter, r *http.Request, id string) {
+	j := s.lookup(id)
+	if j == nil {
+		notFound(w)
+		return
+	}
+	j.run.stop(stopCancelled)
+	t := time.NewTimer(s.cfg.killGrace + drainWait + 2*time.Second)
+	defer t.Stop()
+	select {
+	case <-j.settled:
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+	s.writeView(w, http.StatusOK, j)
+}
+
+// compatRun: POST /skill/<tool>, skill-sidecar's API. A timeout above 30 seconds answers 202 with a task_id,
+// as skill-sidecar does; the timeout is still capped by the tool's own.
+func (s *server) compatRun(w http.ResponseWriter, r *http.Request, tool string) {
+	var req compatRequest
+	c := call{mode: "compat", tool: tool, peer: peerFrom(r.Context())}
+	c.bodyErr = s.readJSON(w, r, &req, false) // lenient, like the API it imitates
+	secs := compatDefaultTimeout
+	if req.Timeout != nil {
+		secs = *req.Timeout
+		if secs <= 0 && c.bodyErr == nil {
+			c.bodyErr = errorf(http.StatusBadRequest, "bad_request", "timeout must be a positive number of seconds")
+		}
+	}
+	c.args, c.env, c.stdin, c.secs = req.Args, req.Env, req.Stdin, secs
+	if secs > compatSyncLimit {
+		j, ok := s.startJob(w, c)
+		if ok {
+			writeJSON(w, http.StatusAccepted, compatPending{Status: "pending", TaskID: j.id})
+		}
+		return
+	}
+	rn, over := s.start(w, c, nil, nil)
+	if rn == nil {
+		return
+	}
+	s.finishSync(r.Context(), rn, over)
+	writeCompat(w, "", rn.out)
+}
+
+// compatPending is skill-sidecar's answer for a task that has not ended.
+type compatPending struct {
+	Status string `json:"status"`
+	TaskID string `json:"task_id"`
+}
+
+// compatPoll: GET /task/<id>. Unlike skill-sidecar, a running task answers "pending", not 404.
+func (s *server) compatPoll(w http.ResponseWriter, id string) {
+	j := s.lookup(id)
+	if j == nil {
+		notFound(w)
+		return
+	}
+	select {
+	case <-j.settled:
+		writeCompat(w, j.id, j.run.out)
+	default:
+		writeJSON(w, http.StatusOK, compatPending{Status: "pending", TaskID: j.id})
+	}
+}

@@ -1,0 +1,50 @@
+// Command skillpod-exec is Skillpod's skill executor: one static binary, injected into every skill sidecar,
+// that runs a SkillPack's tools for the agent over a Unix socket in /ipc. The contract with the pod builder
+// and the API are in docs/ipc.md.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `skillpod-exec: Skillpod's skill executor
+
+  skillpod-exec install <dir>                 copy this binary to <dir>/skillpod-exec
+  skillpod-exec serve --skill <pack>          serve the pack's tools on $SKILLPOD_IPC_DIR/<pack>.sock
+  skillpod-exec probe --skill <pack>          exit 0 when the executor answers and every tool resolves
+  skillpod-exec call [--stdin] [--timeout <s>] [--json] <pack> <tool> [args…]
+                                              run a tool; its output and exit code pass through
+  skillpod-exec list [--json] [pack…]         list the tools of the packs in $SKILLPOD_IPC_DIR
+`
+
+func main() {
+	os.Exit(dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		_, _ = io.WriteString(stderr, usage)
+		return 2
+	}
+	rest := args[1:]
+	switch args[0] {
+	case "install":
+		return installCmd(rest, stderr)
+	case "serve":
+		return serve(rest, os.Getenv, os.Environ(), stdout, stderr)
+	case "probe":
+		return probeCmd(rest, os.Getenv, stdout, stderr)
+	case "call":
+		return callCmd(rest, os.Getenv, stdin, stdout, stderr)
+	case "list":
+		return listCmd(rest, os.Getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		_, _ = io.WriteString(stdout, usage)
+		return 0
+	default:
+		_, _ = fmt.Fprintf(stderr, "skillpod-exec: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
