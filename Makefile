@@ -52,8 +52,9 @@ test: check-node testbin executor
 	@rm -rf .test-results && mkdir -p .test-results
 	@status=0; \
 	$(MAKE) --no-print-directory typecheck lint || status=1; \
+	$(MAKE) --no-print-directory -C sidecar-images/executor vet || status=1; \
 	SKILLPOD_TEST_REPORT=.test-results/vitest.json $(VITEST) run || status=1; \
-	(cd sidecar-images/executor && go test -count=1 -json ./... > ../../.test-results/go.json) || status=1; \
+	(cd sidecar-images/executor && go test -count=1 -timeout 10m -json ./... > ../../.test-results/go.json) || status=1; \
 	$(NODE) test/summarize.ts .test-results || status=1; \
 	exit $$status
 

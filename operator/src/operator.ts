@@ -2,13 +2,15 @@
 // parses settings and calls this; tests call it in-process with the operator's own ServiceAccount credentials.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY, SKILLPACK, type AgentRun } from './api/index.ts';
+import { podForCache, withoutManagedFields } from './agentrun/cached.ts';
 import { Applier } from './agentrun/kube-objects.ts';
 import { agentRunReconciler } from './agentrun/reconcile.ts';
 import { orphanSweep } from './agentrun/sweep.ts';
 import type { APIServerEndpoint } from './builders/index.ts';
 import type { Settings } from './config/settings.ts';
 import { kubeEventRecorder } from './events.ts';
-import { DEFAULT_GRANT_POLICY, type GrantPolicy } from './policy/grant-policy.ts';
+import type { GrantPolicy } from './policy/grant-policy.ts';
+import { watchGrantPolicy } from './policy/source.ts';
 import { keyOf, Manager, type KubeObject, type Logger } from './runtime/index.ts';
 import { skillPackReconciler } from './skillpack/controller.ts';
 
@@ -17,6 +19,7 @@ export interface OperatorOptions {
   settings: Settings;
   logger: Logger;
   handleSignals?: boolean;
+  /** Tests only: a fixed policy instead of the ConfigMap skillpod-grant-policy in the operator's namespace. */
   grantPolicy?: () => GrantPolicy;
 }
 
@@ -38,24 +41,29 @@ export function createOperator(options: OperatorOptions): Manager {
     handleSignals: options.handleSignals ?? false,
   });
   const events = kubeEventRecorder(manager.http, logger);
-  const grantPolicy = options.grantPolicy ?? (() => DEFAULT_GRANT_POLICY);
+  const policySource = options.grantPolicy ? { current: options.grantPolicy } : watchGrantPolicy(manager, settings.operatorNamespace, logger);
+  const grantPolicy = policySource.current;
   const resyncPeriodMs = settings.resyncSeconds * 1000;
 
   const packs = manager.informer<KubeObject>({
     name: 'skillpacks',
     resource: { apiVersion: API_VERSION, plural: SKILLPACK.plural },
     resyncPeriodMs,
+    transform: withoutManagedFields,
   });
   const namespaces = settings.watchNamespaces.length > 0 ? settings.watchNamespaces : [undefined];
   const runs = namespaces.map((namespace) => manager.informer<KubeObject>({
     name: `agentruns${namespace ? `/${namespace}` : ''}`,
     resource: { apiVersion: API_VERSION, plural: AGENTRUN.plural, ...(namespace ? { namespace } : {}) },
     resyncPeriodMs,
+    transform: withoutManagedFields,
   }));
   const pods = namespaces.map((namespace) => manager.informer<KubeObject>({
     name: `pods${namespace ? `/${namespace}` : ''}`,
     resource: { apiVersion: 'v1', plural: 'pods', ...(namespace ? { namespace } : {}), labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` },
     resyncPeriodMs: 0,
+    // Metadata and status only: the reconcile never reads a pod's spec (see agentrun/cached.ts).
+    transform: podForCache,
   }));
   // The API server's addresses, for the egress of runs whose skills hold RBAC.
   const apiEndpoints = manager.informer<KubeObject>({
@@ -93,9 +101,14 @@ export function createOperator(options: OperatorOptions): Manager {
     .filter((r) => (r as unknown as AgentRun).spec?.skills?.some((s) => s.name === object.metadata?.name))
     .map((r) => keyOf(r.metadata?.namespace, r.metadata?.name ?? ''))));
 
-  manager
+  const packController = manager
     .controller({ name: 'skillpack', concurrency: Math.min(4, settings.concurrency), reconcile: skillPackReconciler({ packs, http: manager.http, events, grantPolicy }) })
     .watch(packs);
+  // A changed grant policy concerns every pack and every run.
+  if ('informer' in policySource) {
+    packController.watch(policySource.informer, () => packs.store.list().map((p) => keyOf(undefined, p.metadata?.name ?? '')));
+    runController.watch(policySource.informer, () => runs.flatMap((i) => i.store.list().map((r) => keyOf(r.metadata?.namespace, r.metadata?.name ?? ''))));
+  }
   return manager;
 }
 

@@ -1,8 +1,10 @@
 // `make cluster-up` / `make cluster-down`: a control plane that outlives this command, for people and `make run`.
+// `cli.ts up --node` adds one real node (test/harness/node.ts), to a new control plane or to the running one.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ControlPlane, type ControlPlaneState } from './control-plane.ts';
+import { teardownNode, TestNode, type NodeState } from './node.ts';
 import { isAlive, stopProcessGroup } from './processes.ts';
 import { testbinDir } from './testbin.ts';
 
@@ -11,14 +13,19 @@ const stateDir = join(root, '.skillpod');
 const clusterDir = join(stateDir, 'cluster');
 const stateFile = join(clusterDir, 'state.json');
 const kubeconfig = join(stateDir, 'kubeconfig');
+/** Operator settings for the node (SKILLPOD_* variables, read by `make run`). */
+const operatorEnv = join(stateDir, 'operator.env');
+const exampleFile = join(stateDir, 'node-example.yaml');
 
-async function readState(): Promise<ControlPlaneState | undefined> {
+type State = ControlPlaneState & { node?: NodeState };
+
+async function readState(): Promise<State | undefined> {
   if (!existsSync(stateFile)) return undefined;
-  return JSON.parse(await readFile(stateFile, 'utf8')) as ControlPlaneState;
+  return JSON.parse(await readFile(stateFile, 'utf8')) as State;
 }
 
-async function up(): Promise<void> {
-  const state = await readState();
+async function up(withNode: boolean): Promise<void> {
+  let state = await readState();
   if (state && state.pids.every(isAlive)) {
     console.log(`control plane already running at ${state.apiServerUrl}`);
   } else {
@@ -27,7 +34,8 @@ async function up(): Promise<void> {
     await mkdir(clusterDir, { recursive: true });
     const started = Date.now();
     const plane = await ControlPlane.start({ dir: clusterDir, binDir: testbinDir(), detached: true });
-    await writeFile(stateFile, JSON.stringify(plane.state(), null, 2));
+    state = plane.state();
+    await writeFile(stateFile, JSON.stringify(state, null, 2));
     await copyFile(plane.kubeconfigPath, kubeconfig);
     // A kubectl of the server's own version: the machine's may be several minors older.
     await rm(join(stateDir, 'bin'), { recursive: true, force: true });
@@ -35,7 +43,68 @@ async function up(): Promise<void> {
     await symlink(join(testbinDir(), 'kubectl'), join(stateDir, 'bin', 'kubectl'));
     console.log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${plane.apiServerUrl}; logs in ${join(clusterDir, 'logs')}`);
   }
+  if (withNode) await upNode(state);
   console.log(`export KUBECONFIG=${kubeconfig} PATH=${join(stateDir, 'bin')}:$PATH`);
+}
+
+async function upNode(state: State): Promise<void> {
+  if (state.node && existsSync(state.node.dir)) {
+    console.log(`node ${state.node.name} already running (${state.node.dir})`);
+    return;
+  }
+  const started = Date.now();
+  const apiPort = Number(new URL(state.apiServerUrl).port);
+  const p = (name: string) => join(state.dir, name);
+  const node = await TestNode.start({
+    dir: join(state.dir, 'node'), binDir: testbinDir(), detached: true,
+    plane: { apiPort, caCert: p('ca.crt'), caKey: p('ca.key'), adminCert: p('admin.crt'), adminKey: p('admin.key') },
+  });
+  await writeFile(stateFile, JSON.stringify({ ...state, node: node.state() }, null, 2));
+  // What `make run` needs so the operator's pods run on this node (docs/testing.md, "The node").
+  await writeFile(operatorEnv, [
+    `SKILLPOD_EXECUTOR_IMAGE=${node.images.executor}`,
+    `SKILLPOD_DEFAULT_AGENT_IMAGE=${node.images.agent}`,
+    `SKILLPOD_TEST_HOST_NETWORK_API_SERVER=127.0.0.1:${apiPort}`,
+  ].join('\n') + '\n');
+  await writeFile(exampleFile, exampleRun(node.images));
+  console.log(`node ${node.name} Ready in ${((Date.now() - started) / 1000).toFixed(1)}s; logs in ${join(node.dir, 'logs')}`);
+  console.log(`images: ${Object.entries(node.images).map(([role, image]) => `${role}=${image}`).join(' ')}`);
+  console.log(`operator settings for this node in ${operatorEnv}; an example run in ${exampleFile}`);
+}
+
+/** A SkillPack with the node's kubectl image and an AgentRun whose agent (a shell script) lists pods with it. */
+function exampleRun(images: NodeState['images']): string {
+  return `# For the test node (make cluster-up NODE=1, make install, make run): kubectl apply -f this file, then
+#   kubectl get agentrun hello-node -o jsonpath='{.status.result}'
+apiVersion: skillpod.io/v1alpha1
+kind: SkillPack
+metadata:
+  name: node-kubectl
+spec:
+  description: Read-only kubectl, from the test node's local kubectl image.
+  image: ${images.kubectl}
+  tools:
+    - name: get
+      command: [kubectl, get]
+      argPolicy:
+        deniedFlags: [--kubeconfig, --server, --token, --as, --as-group]
+  rbac:
+    rules:
+      - apiGroups: [""]
+        resources: [pods]
+        verbs: [get, list]
+---
+apiVersion: skillpod.io/v1alpha1
+kind: AgentRun
+metadata:
+  name: hello-node
+  namespace: default
+spec:
+  # The test agent runs its task as a shell script.
+  task: skillpod-exec call node-kubectl get pods -o name > /dev/termination-log
+  skills:
+    - name: node-kubectl
+`;
 }
 
 async function down(): Promise<void> {
@@ -44,17 +113,23 @@ async function down(): Promise<void> {
     console.log('no control plane is running');
     return;
   }
-  // Controllers first, etcd last (the order they were started, reversed).
+  // The node first (its kubelet talks to the API server), then controllers, etcd last.
+  if (state.node) {
+    await teardownNode(state.node.dir);
+    await rm(operatorEnv, { force: true });
+    await rm(exampleFile, { force: true });
+    console.log('node stopped');
+  }
   for (const pid of [...state.pids].reverse()) await stopProcessGroup(pid);
   await rm(clusterDir, { recursive: true, force: true });
   await rm(kubeconfig, { force: true });
   console.log('control plane stopped');
 }
 
-const command = process.argv[2];
-if (command === 'up') await up();
-else if (command === 'down') await down();
+const [command, ...flags] = process.argv.slice(2);
+if (command === 'up' && flags.every((f) => f === '--node')) await up(flags.includes('--node'));
+else if (command === 'down' && flags.length === 0) await down();
 else {
-  console.error('usage: cli.ts up|down');
+  console.error('usage: cli.ts up [--node] | down');
   process.exit(2);
 }

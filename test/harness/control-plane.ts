@@ -123,6 +123,11 @@ export class ControlPlane {
       '--allow-privileged=false',
       // A loopback advertise address makes the `kubernetes` Endpoints invalid; nothing here needs them.
       '--endpoint-reconciler-type=none',
+      // For a test node (test/harness/node.ts): reach kubelets by their name, which resolves to 127.0.0.1 (their
+      // InternalIP is the machine's own address, which nothing here may dial), as the admin.
+      '--kubelet-preferred-address-types=Hostname',
+      `--kubelet-client-certificate=${c.adminCert}`,
+      `--kubelet-client-key=${c.adminKey}`,
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
       '--max-requests-inflight=800',
       '--max-mutating-requests-inflight=400',
@@ -152,7 +157,11 @@ export class ControlPlane {
       `--authentication-kubeconfig=${this.kubeconfigPath}`,
       `--authorization-kubeconfig=${this.kubeconfigPath}`,
       '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,' +
-        'serviceaccount-token-controller,root-ca-certificate-publisher-controller',
+        'serviceaccount-token-controller,root-ca-certificate-publisher-controller,' +
+        // For a test node: the node lifecycle controller lifts the not-ready taint a kubelet registers with; the
+        // Deployment and ReplicaSet controllers run the operator installed by its chart. Without a node (or a
+        // Deployment) they have nothing to do.
+        'node-lifecycle-controller,deployment-controller,replicaset-controller',
       `--service-account-private-key-file=${c.serviceAccountKey}`,
       `--root-ca-file=${c.caCert}`,
       '--leader-elect=false',

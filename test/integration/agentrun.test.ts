@@ -8,7 +8,8 @@ import { eventually } from '../harness/eventually.ts';
 import {
   applyPack, can, clients, condition, createRun, deletePack, deleteRun, getRun, patchRun, podOf, setPodStatus, statusCode,
 } from '../harness/kube.ts';
-import { startOperator, type TestOperator } from '../harness/operator.ts';
+import { install } from '../../operator/src/install/apply.ts';
+import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
 
 const kc = testCluster.kubeConfig();
 const { core } = clients();
@@ -36,8 +37,16 @@ const ALL_GONE = { serviceAccount: 404, role: 404, roleBinding: 404, networkPoli
 
 const CLUSTER_GRANTABLE = [{ apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['get', 'list'] }];
 
+const GRANT_POLICY = { namespace: 'skillpod-system', name: 'skillpod-grant-policy' };
+const reinstall = () => install(kc, { root: repoRoot, skillPacks: false });
+const CLUSTER_KEYS = { cluster_nodes: 'get,list', cluster_namespaces: 'get,list' };
+
 beforeAll(async () => {
-  // What the chart renders from a grant policy that allows cluster rules: the operator must hold what it hands out.
+  // A grant policy that allows these cluster rules, installed (install renders the SkillPack admission policy from
+  // it); and a grantable role standing for what install renders from it: the operator must hold what it hands out.
+  await installSkillpod();
+  await core.patchNamespacedConfigMap({ ...GRANT_POLICY, body: Object.entries(CLUSTER_KEYS).map(([k, value]) => ({ op: 'add', path: `/data/${k}`, value })) });
+  await reinstall();
   await rbac.createClusterRole({ body: { metadata: { name: 'skillpod-operator-grantable-test' }, rules: CLUSTER_GRANTABLE } }).catch(() => undefined);
   await rbac.createClusterRoleBinding({ body: { metadata: { name: 'skillpod-operator-grantable-test' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'skillpod-operator-grantable-test' },
@@ -57,6 +66,8 @@ afterAll(async () => {
   for (const p of ['ar-kubectl', 'ar-fetch', 'ar-late', 'ar-nodes']) await deletePack(p);
   await rbac.deleteClusterRoleBinding({ name: 'skillpod-operator-grantable-test' }).catch(() => undefined);
   await rbac.deleteClusterRole({ name: 'skillpod-operator-grantable-test' }).catch(() => undefined);
+  await core.patchNamespacedConfigMap({ ...GRANT_POLICY, body: Object.keys(CLUSTER_KEYS).map((k) => ({ op: 'remove', path: `/data/${k}` })) });
+  await reinstall();
 });
 
 describe('an AgentRun', () => {

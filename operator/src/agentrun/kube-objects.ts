@@ -29,11 +29,15 @@ function pathOf(object: Named): string {
 
 /**
  * Server-side apply, skipped when this process already applied the very same object: at a thousand runs, a
- * resync would otherwise send thousands of no-op writes. The memory is per process, so a restart re-applies once.
+ * resync would otherwise send thousands of no-op writes. Likewise a delete is skipped when this process already
+ * deleted the object (or found it gone) and has not applied it since: every reconcile of a run without cluster
+ * rules "deletes" its ClusterRole and ClusterRoleBinding, which never existed. The memory is per process, so a
+ * restart re-applies and re-deletes once.
  */
 export class Applier {
   readonly #http: Pick<KubeHttp, 'request'>;
   readonly #applied = new Map<string, string>();
+  readonly #deleted = new Set<string>();
 
   constructor(http: Pick<KubeHttp, 'request'>) {
     this.#http = http;
@@ -43,6 +47,7 @@ export class Applier {
     const path = pathOf(object);
     const digest = createHash('sha256').update(JSON.stringify(object)).digest('base64url');
     if (this.#applied.get(path) === digest) return;
+    this.#deleted.delete(path);
     await this.#http.request({
       method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER, force: true },
       contentType: 'application/apply-patch+yaml', body: object,
@@ -50,14 +55,20 @@ export class Applier {
     this.#applied.set(path, digest);
   }
 
-  /** Deletes, ignoring 404. Background propagation: dependents are the garbage collector's job. */
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): Promise<void> {
+  /**
+   * Deletes, ignoring 404. Background propagation: dependents are the garbage collector's job. `seen`: the caller
+   * has just seen the object exist (a list), so what this process remembers does not count.
+   */
+  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, seen = false): Promise<void> {
     const path = objectPath(apiVersion, kind, namespace, name);
+    if (this.#deleted.has(path) && !seen) return;
     this.#applied.delete(path);
     try {
-      await this.#http.request({ method: 'DELETE', path, body: { propagationPolicy: 'Background' } });
+      // DeleteOptions as a query, not a body: undici closes the connection after a DELETE that has a body.
+      await this.#http.request({ method: 'DELETE', path, query: { propagationPolicy: 'Background' } });
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+    this.#deleted.add(path);
   }
 }

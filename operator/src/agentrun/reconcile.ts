@@ -65,7 +65,7 @@ export function agentRunReconciler(deps: AgentRunControllerDeps): Reconciler {
     for (const e of plan.events) deps.events.record(run, e.type, e.reason, e.message);
     if (plan.deleteRun) {
       log.info('ttlSecondsAfterFinished reached: deleting the run');
-      await deps.http.request({ method: 'DELETE', path: runPath(namespace ?? '', name), body: { propagationPolicy: 'Background' } })
+      await deps.http.request({ method: 'DELETE', path: runPath(namespace ?? '', name), query: { propagationPolicy: 'Background' } })
         .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
       return;
     }
@@ -112,43 +112,59 @@ function snapshotOf(pod: V1Pod | undefined, log: Logger): GrantSnapshot | undefi
   return EMPTY_SNAPSHOT;
 }
 
-/** ServiceAccount, ConfigMap, RBAC of the granted skills, NetworkPolicy; the finalizer first if cluster rules come. */
+/**
+ * ServiceAccount, ConfigMap, RBAC of the granted skills, NetworkPolicy; the finalizer first if cluster rules come.
+ * Independent writes go at once; a binding only after its role (the API server checks a binding against the
+ * rules of the role it names). Cluster-scoped grants exist only on runs with the finalizer (it is set before they
+ * are made and released after they are gone), so a run without it has none to delete: no requests for them.
+ */
 async function grant(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects): Promise<void> {
   if (o.clusterRole && !run.metadata.finalizers?.includes(FINALIZER)) await setFinalizer(deps, run, true);
-  await deps.applier.apply(o.serviceAccount);
-  await deps.applier.apply(o.configMap);
   const ns = run.metadata.namespace;
-  if (o.role && o.roleBinding) {
-    await deps.applier.apply(o.role);
-    await deps.applier.apply(o.roleBinding);
-  } else {
-    await deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName);
-    await deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName);
-  }
-  if (o.clusterRole && o.clusterRoleBinding) {
-    await deps.applier.apply(o.clusterRole);
-    await deps.applier.apply(o.clusterRoleBinding);
-  } else {
-    await deleteClusterGrants(deps, o.run.clusterChildName);
-  }
-  await deps.applier.apply(o.networkPolicy);
+  const { role, roleBinding, clusterRole, clusterRoleBinding } = o;
+  const mayHoldClusterGrants = run.metadata.finalizers?.includes(FINALIZER) ?? false;
+  await all([
+    deps.applier.apply(o.serviceAccount),
+    deps.applier.apply(o.configMap),
+    role && roleBinding
+      ? deps.applier.apply(role).then(() => deps.applier.apply(roleBinding))
+      : all([
+        deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName),
+        deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName),
+      ]),
+    clusterRole && clusterRoleBinding
+      ? deps.applier.apply(clusterRole).then(() => deps.applier.apply(clusterRoleBinding))
+      : mayHoldClusterGrants ? deleteClusterGrants(deps, o.run.clusterChildName) : undefined,
+    deps.applier.apply(o.networkPolicy),
+  ]);
 }
 
-/** Every run-scoped grant goes when the run ends: RBAC, then the ServiceAccount (its tokens die with it), then egress. */
+/** Every run-scoped grant goes when the run ends, all at once: RBAC, the ServiceAccount (its tokens die with it), egress. */
 async function revoke(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects): Promise<void> {
   if (run.status?.conditions?.some((c) => c.type === 'GrantsRevoked' && c.status === 'True')) return;
   const ns = run.metadata.namespace;
-  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName);
-  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName);
-  await deleteClusterGrants(deps, o.run.clusterChildName);
-  await deps.applier.delete('v1', 'ServiceAccount', ns, o.run.childName);
-  await deps.applier.delete('networking.k8s.io/v1', 'NetworkPolicy', ns, o.run.childName);
+  const mayHoldClusterGrants = run.metadata.finalizers?.includes(FINALIZER) ?? false;
+  await all([
+    deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName),
+    deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName),
+    mayHoldClusterGrants ? deleteClusterGrants(deps, o.run.clusterChildName) : undefined,
+    deps.applier.delete('v1', 'ServiceAccount', ns, o.run.childName),
+    deps.applier.delete('networking.k8s.io/v1', 'NetworkPolicy', ns, o.run.childName),
+  ]);
   if (run.metadata.finalizers?.includes(FINALIZER)) await setFinalizer(deps, run, false);
 }
 
-async function deleteClusterGrants(deps: AgentRunControllerDeps, name: string): Promise<void> {
-  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', undefined, name);
-  await deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRole', undefined, name);
+function deleteClusterGrants(deps: AgentRunControllerDeps, name: string): Promise<void> {
+  return all([
+    deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', undefined, name),
+    deps.applier.delete('rbac.authorization.k8s.io/v1', 'ClusterRole', undefined, name),
+  ]);
+}
+
+/** Waits for every write (none is left running behind a retry), then throws the first failure. */
+async function all(writes: Array<Promise<unknown> | undefined>): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A run being deleted: only the cluster-scoped grants need us (namespaced objects go with their owner). */

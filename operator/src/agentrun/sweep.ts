@@ -34,7 +34,7 @@ export async function sweepOnce(deps: SweepDeps): Promise<string[]> {
       if (!namespace || !name || !uid) continue;
       if (deps.cachedRun(namespace, name)?.metadata?.uid === uid) continue;
       if (await runExists(deps, namespace, name, uid)) continue;
-      await deps.applier.delete('rbac.authorization.k8s.io/v1', kind, undefined, object.metadata?.name ?? '');
+      await deps.applier.delete('rbac.authorization.k8s.io/v1', kind, undefined, object.metadata?.name ?? '', true);
       deps.log.info({ kind, object: object.metadata?.name, run: `${namespace}/${name}` }, 'deleted an orphaned cluster-scoped grant');
       deleted.push(object.metadata?.name ?? '');
     }

@@ -17,6 +17,7 @@ import {
   toolsJSON,
 } from './index.ts';
 import { agentRun, apiServer, kubectlPack, packs, representativeRun, RUN_UID, settings } from './testdata/fixtures.ts';
+import { settingsSchema } from '../config/settings.ts';
 
 const pod = buildRunObjects({ run: representativeRun, packs, settings, apiServer }).pod!;
 const spec = pod.spec!;
@@ -139,6 +140,29 @@ describe('skill sidecars', () => {
   it('no token volume at all without a pack with RBAC', () => {
     const p = buildPod(runRef(representativeRun), agentRun({ skills: [{ name: 'git' }] }), packs, settings);
     expect(p.spec?.volumes?.some((v) => v.projected)).toBe(false);
+  });
+});
+
+describe('test host network (settings.testHostNetworkApiServer, for the test node only)', () => {
+  it('is off by default: no host network, no API server address in any container', () => {
+    expect(pod.spec?.hostNetwork).toBeUndefined();
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    expect(all.some((c) => envOf(c, 'KUBERNETES_SERVICE_HOST'))).toBe(false);
+  });
+
+  it('puts the pod in the host network and points only the sidecars with RBAC at the loopback API server', () => {
+    const p = buildPod(runRef(representativeRun), representativeRun, packs, { ...settings, testHostNetworkApiServer: '127.0.0.1:6443' });
+    expect(p.spec?.hostNetwork).toBe(true);
+    const kubectl = p.spec?.initContainers?.find((c) => c.name === 'skill-kubectl');
+    expect(envOf(kubectl!, 'KUBERNETES_SERVICE_HOST')?.value).toBe('127.0.0.1');
+    expect(envOf(kubectl!, 'KUBERNETES_SERVICE_PORT')?.value).toBe('6443');
+    expect(envOf(p.spec!.initContainers!.find((c) => c.name === 'skill-git')!, 'KUBERNETES_SERVICE_HOST')).toBeUndefined();
+    expect(envOf(p.spec!.containers[0]!, 'KUBERNETES_SERVICE_HOST')).toBeUndefined();
+  });
+
+  it('accepts only a loopback address', () => {
+    expect(() => settingsSchema.parse({ testHostNetworkApiServer: '10.0.0.1:443' })).toThrow(/loopback/);
+    expect(settingsSchema.parse({ testHostNetworkApiServer: '127.0.0.1:6443' }).testHostNetworkApiServer).toBe('127.0.0.1:6443');
   });
 });
 

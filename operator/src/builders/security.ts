@@ -20,13 +20,14 @@ export function containerSecurityContext(uid: number, gid: number): V1SecurityCo
 
 /**
  * Pod level: non-root and RuntimeDefault again (either level satisfies the standard; both say it twice), and
- * fsGroup so emptyDirs and the projected token are group-owned by the shared group.
+ * fsGroup so emptyDirs and the projected token are group-owned by the shared group. No runAsGroup here: every
+ * container sets its own user and group, and containerd refuses to create the pod sandbox when the pod level
+ * names a group without a user ("user group is specified without user"), as the test node showed.
  */
 export function podSecurityContext(gid: number): V1PodSecurityContext {
   return {
     fsGroup: gid,
     fsGroupChangePolicy: 'OnRootMismatch',
-    runAsGroup: gid,
     runAsNonRoot: true,
     seccompProfile: { type: 'RuntimeDefault' },
   };

@@ -30,6 +30,13 @@ export const settingsSchema = z.object({
   shutdownGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
   resyncSeconds: z.coerce.number().int().min(10).max(86400).default(300),
   apiQps: z.coerce.number().min(1).max(10000).default(100),
+  // Testing only: the test node of docs/testing.md has no pod network, so its pods join the host network, and
+  // the sidecars of packs with RBAC find the API server at this loopback address instead of the `kubernetes`
+  // Service. Such pods fail the restricted Pod Security Standard; empty (the default) in every real cluster.
+  testHostNetworkApiServer: z.union([
+    z.literal(''),
+    z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/, 'a loopback address 127.x.y.z:PORT'),
+  ]).default('').describe('testing only: pods use the host network and reach the API server at this loopback HOST:PORT'),
 }).refine((s) => s.agentUid !== s.sidecarUid, {
   path: ['sidecarUid'],
   message: 'must differ from --agent-uid: the executors tell the agent apart from the sidecars by its UID',

@@ -1,7 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { installOrder, renderedFromGrantPolicy } from './order.ts';
+import { GRANT_POLICY_CONFIGMAP } from '../policy/configmap.ts';
 
 export const INSTALL_FIELD_MANAGER = 'skillpod-install';
 
@@ -58,16 +60,35 @@ export interface InstallOptions {
 }
 
 /**
- * What `make install` applies: CRDs, then the operator's namespace, RBAC and admission policies, then the
- * built-in SkillPacks. The Helm chart renders the same files.
+ * What `make install` applies: CRDs; then the operator's namespace, RBAC, grant policy and user roles (every file
+ * in helm/skillpod/files, in Helm's kind order so the namespace comes first); then what is rendered from the grant
+ * policy ConfigMap as it now is in the cluster (keys someone added there by hand included): the operator's
+ * grantable ClusterRole and the SkillPack admission policy; then the other admission policies; then the built-in
+ * SkillPacks. The Helm chart renders the same files and the same objects.
  */
 export async function install(kc: KubeConfig, options: InstallOptions): Promise<KubernetesObject[]> {
   const crds = await readManifests(join(options.root, 'crds'));
   await applyObjects(kc, crds);
   await waitForCrds(kc, crds.map((c) => c.metadata?.name ?? ''));
-  const files = await readManifests(join(options.root, 'helm/skillpod/files'));
-  await applyObjects(kc, files);
+  const files = installOrder(await readManifests(join(options.root, 'helm/skillpod/files')));
+  const isPolicy = (o: KubernetesObject) => o.kind?.startsWith('ValidatingAdmissionPolicy') ?? false;
+  await applyObjects(kc, files.filter((o) => !isPolicy(o)));
+  const rendered = await renderFromGrantPolicy(kc, files);
+  const policies = files.filter(isPolicy).map((o) => rendered.find((r) => r.kind === o.kind && r.metadata?.name === o.metadata?.name) ?? o);
+  const grantable = rendered.filter((r) => !isPolicy(r));
+  await applyObjects(kc, [...grantable, ...policies]);
   const packs = options.skillPacks === false ? [] : await readManifests(join(options.root, 'skillpacks')).catch(() => []);
   await applyObjects(kc, packs);
-  return [...crds, ...files, ...packs];
+  return [...crds, ...files.filter((o) => !isPolicy(o)), ...grantable, ...policies, ...packs];
+}
+
+/** What is rendered from the live grant policy; a policy with mistakes fails the install. */
+async function renderFromGrantPolicy(kc: KubeConfig, files: KubernetesObject[]): Promise<KubernetesObject[]> {
+  const policyObject = files.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === GRANT_POLICY_CONFIGMAP);
+  const namespace = policyObject?.metadata?.namespace;
+  if (!namespace) throw new Error(`helm/skillpod/files holds no ConfigMap ${GRANT_POLICY_CONFIGMAP}`);
+  const live = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace, name: GRANT_POLICY_CONFIGMAP });
+  const { objects, problems } = renderedFromGrantPolicy(live.data, files);
+  if (problems.length > 0) throw new Error(`grant policy ${namespace}/${GRANT_POLICY_CONFIGMAP}: ${problems.join('; ')}`);
+  return objects;
 }

@@ -24,6 +24,8 @@ describe('packViolations', () => {
       want: ["spec.rbac.rules[0]: verb '*' is never grantable"] },
     { name: 'wildcard resource', rbac: { rules: [{ apiGroups: [''], resources: ['*'], verbs: ['get'] }] },
       want: ["spec.rbac.rules[0]: resource '*' is never grantable"] },
+    { name: 'wildcard subresource', rbac: { rules: [{ apiGroups: ['apps'], resources: ['*/scale'], verbs: ['get'] }] },
+      want: ["spec.rbac.rules[0]: resource '*/scale' is never grantable"] },
     { name: 'escalate', rbac: { rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles'], verbs: ['escalate'] }] },
       want: ["spec.rbac.rules[0]: verb 'escalate' is never grantable"] },
     { name: 'token requests', rbac: { rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }] },

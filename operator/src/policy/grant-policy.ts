@@ -52,9 +52,20 @@ export const DEFAULT_GRANT_POLICY: GrantPolicy = {
  * Never grantable, whatever the allowlist says: a wildcard makes the allowlist meaningless, and these verbs and
  * resources turn a grant into a way to gain any other permission.
  */
-const NEVER_VERBS = new Set(['*', 'escalate', 'bind', 'impersonate']);
-const NEVER_RESOURCES = new Set(['*', 'serviceaccounts/token', 'nodes/proxy', 'pods/ephemeralcontainers',
-  'certificatesigningrequests/approval', 'tokenreviews', 'subjectaccessreviews']);
+export const NEVER_GRANTABLE_VERBS: readonly string[] = ['*', 'bind', 'escalate', 'impersonate'];
+export const NEVER_GRANTABLE_RESOURCES: readonly string[] = ['*', 'certificatesigningrequests/approval', 'nodes/proxy',
+  'pods/ephemeralcontainers', 'serviceaccounts/token', 'subjectaccessreviews', 'tokenreviews'];
+const NEVER_VERBS = new Set(NEVER_GRANTABLE_VERBS);
+const NEVER_RESOURCES = new Set(NEVER_GRANTABLE_RESOURCES);
+
+export function isNeverGrantableVerb(verb: string): boolean {
+  return NEVER_VERBS.has(verb);
+}
+
+/** Listed above, or any resource holding a wildcard (such as `pods/` + `*`): RBAC reads those as many resources. */
+export function isNeverGrantableResource(resource: string): boolean {
+  return NEVER_RESOURCES.has(resource) || resource.includes('*');
+}
 
 function allows(entry: GrantableRule, group: string, resource: string, verb: string): boolean {
   return entry.apiGroups.includes(group) && entry.resources.includes(resource) && entry.verbs.includes(verb);
@@ -71,10 +82,10 @@ export function ruleViolations(rule: RequestedRule, allowlist: GrantableRule[], 
     if (group === '*') problems.push(`${path}: apiGroups '*' is never grantable`);
   }
   for (const resource of rule.resources ?? []) {
-    if (NEVER_RESOURCES.has(resource) || resource.endsWith('/*')) problems.push(`${path}: resource '${resource}' is never grantable`);
+    if (isNeverGrantableResource(resource)) problems.push(`${path}: resource '${resource}' is never grantable`);
   }
   for (const verb of rule.verbs) {
-    if (NEVER_VERBS.has(verb)) problems.push(`${path}: verb '${verb}' is never grantable`);
+    if (isNeverGrantableVerb(verb)) problems.push(`${path}: verb '${verb}' is never grantable`);
   }
   if (problems.length > 0) return problems;
   for (const group of rule.apiGroups ?? []) {

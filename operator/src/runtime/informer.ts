@@ -258,7 +258,8 @@ export class Informer<T extends KubeObject = KubeObject> {
         // A failed list must be redone; a watch error is retried from the last resourceVersion, which the API
         // server answers with 410 if it has gone too old (then we relist).
         if (info.kind === 'Gone') needList = true;
-        const delay = this.#backoff.next();
+        // A server that says when to come back (429, or 5xx with Retry-After) is not asked again before then.
+        const delay = Math.max(this.#backoff.next(), (info.retryAfterSeconds ?? 0) * 1000);
         this.#restarts++;
         this.#hooks.restarted?.('error');
         this.#log.warn({ ...errorFields(err), retryInMs: Math.round(delay), relist: needList }, 'list/watch failed');

@@ -39,11 +39,19 @@ export interface KubeStream {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** How long one shared dispatcher (its keep-alive connections) serves before a fresh one picks up rotated files. */
+const DISPATCHER_MAX_AGE_MS = 5 * 60_000;
+/** Idle keep-alive connections stay this long (undici's default, 4 s, closes and reopens them between bursts). */
+const KEEP_ALIVE_MS = 30_000;
+
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 export class KubeHttp {
   readonly #kc: KubeConfig;
   readonly #http = new IsomorphicFetchHttpLibrary();
   readonly #defaultTimeoutMs: number;
+  /** A promise, so that requests made at once while it is being made all wait for the same one. */
+  #shared: { key: string; dispatcher: Promise<Dispatcher>; created: number } | undefined;
 
   constructor(kubeConfig: KubeConfig, options: { defaultTimeoutMs?: number } = {}) {
     this.#kc = kubeConfig;
@@ -59,14 +67,10 @@ export class KubeHttp {
     const signals = [AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs)];
     if (req.signal) signals.push(req.signal);
     const ctx = await this.#context(req, AbortSignal.any(signals));
-    try {
-      const res = await this.#http.send(ctx).toPromise();
-      const text = await res.body.text();
-      if (res.httpStatusCode < 200 || res.httpStatusCode > 299) throw apiException(res, text);
-      return (text === '' ? undefined : JSON.parse(text)) as T;
-    } finally {
-      closeDispatcher(ctx);
-    }
+    const res = await this.#http.send(ctx).toPromise();
+    const text = await res.body.text();
+    if (res.httpStatusCode < 200 || res.httpStatusCode > 299) throw apiException(res, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /** Opens a streaming GET (a watch). Throws `ApiException` if the status is not 200. */
@@ -78,10 +82,8 @@ export class KubeHttp {
     const ctx = await this.#context(req, AbortSignal.any(signals));
     const onConnectTimeout = (): void => abort.abort(connectTimeout.reason);
     connectTimeout.addEventListener('abort', onConnectTimeout, { once: true });
-    const close = (): void => {
-      abort.abort(new Error('stream closed'));
-      closeDispatcher(ctx, true);
-    };
+    // Aborting drops the stream's connection (a half-read response cannot go back to the pool).
+    const close = (): void => abort.abort(new Error('stream closed'));
     try {
       const res = await this.#http.send(ctx).toPromise();
       connectTimeout.removeEventListener('abort', onConnectTimeout);
@@ -108,22 +110,59 @@ export class KubeHttp {
       ctx.setBody(JSON.stringify(req.body));
     }
     await this.#kc.applySecurityAuthentication(ctx);
+    await this.#shareDispatcher(ctx);
     ctx.setSignal(signal);
     return ctx;
+  }
+
+  /**
+   * client-node makes a new undici Agent for every request (applySecurityAuthentication), so every request would
+   * pay a TCP and TLS handshake: at a thousand runs that was most of the operator's CPU. Instead one Agent serves
+   * every request (keep-alive, one pool per server) while the kubeconfig's cluster and user stay the same; after
+   * DISPATCHER_MAX_AGE_MS a new one takes over, so certificate files rewritten in place are read again. Headers
+   * (tokens) are still applied per request; the Agent client-node made for this request is never used.
+   */
+  async #shareDispatcher(ctx: RequestContext): Promise<void> {
+    const fresh = ctx.getDispatcher();
+    if (!fresh) return;
+    const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
+    const now = Date.now();
+    let shared = this.#shared;
+    if (!shared || shared.key !== key || now - shared.created >= DISPATCHER_MAX_AGE_MS) {
+      // The old one finishes what runs on it (open watches included) and takes nothing new.
+      void shared?.dispatcher.then((d) => d.close()).catch(() => undefined);
+      const dispatcher = this.#keepAliveDispatcher(fresh);
+      shared = this.#shared = { key, dispatcher, created: now };
+      // A failure (a certificate file unreadable, say) fails this request and is not remembered.
+      dispatcher.catch(() => { if (this.#shared?.dispatcher === dispatcher) this.#shared = undefined; });
+    }
+    // `fresh` never connected: it holds nothing, and closing it would only cost an error object. Left to the GC.
+    ctx.setDispatcher(await shared.dispatcher);
+  }
+
+  /**
+   * The same Agent client-node would make (its class, its TLS options from the public createDispatcherOptions),
+   * with a longer keep-alive. For an HTTP or SOCKS proxy, client-node's own dispatcher as it is.
+   */
+  async #keepAliveDispatcher(fresh: Dispatcher): Promise<Dispatcher> {
+    const tls: { ca?: unknown; cert?: unknown; key?: unknown; pfx?: unknown; passphrase?: string; rejectUnauthorized?: boolean; servername?: string } = {};
+    await this.#kc.applyToHTTPSOptions(tls as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+    const agentOptions = Object.fromEntries(['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']
+      .flatMap((k) => (tls[k as keyof typeof tls] !== undefined ? [[k, tls[k as keyof typeof tls]]] : [])));
+    const options = this.#kc.createDispatcherOptions(this.#kc.getCurrentCluster(), agentOptions);
+    if (options.type !== 'agent') return fresh;
+    const Agent = fresh.constructor as new (o: { connect: unknown; keepAliveTimeout: number }) => Dispatcher;
+    return new Agent({ connect: options.connect, keepAliveTimeout: KEEP_ALIVE_MS });
+  }
+
+  /** Closes the shared connections (the process stays up otherwise while keep-alive sockets idle). */
+  async close(): Promise<void> {
+    const shared = this.#shared;
+    this.#shared = undefined;
+    await shared?.dispatcher.then((d) => d.destroy()).catch(() => undefined);
   }
 }
 
 function apiException(res: ResponseContext, text: string): ApiException<string> {
   return new ApiException(res.httpStatusCode, `HTTP ${res.httpStatusCode}`, text, res.headers);
-}
-
-/**
- * client-node makes a new undici Agent for every request (see applySecurityAuthentication). Closing it once the
- * response is read frees its socket now instead of after the keep-alive timeout; `destroy` also cuts a stream.
- */
-function closeDispatcher(ctx: RequestContext, destroy = false): void {
-  const d = ctx.getDispatcher();
-  if (!d) return;
-  const p = destroy ? d.destroy() : d.close();
-  p.catch(() => undefined);
 }

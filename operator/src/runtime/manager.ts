@@ -242,6 +242,7 @@ export class Manager {
     await this.#elector?.stop();
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.server?.close();
+    await this.http.close();
     this.#removeSignalHandlers();
     this.#state = 'stopped';
     const exit: ManagerExit = { reason, exitCode: exitCodeFor(reason), abandoned };

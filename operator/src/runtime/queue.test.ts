@@ -131,6 +131,28 @@ describe('WorkQueue', () => {
     expect(q.deadline('a')).toBe(clock.now() + 7000);
   });
 
+  it('holds back adds of a key until its requested delay has passed, also adds made while it ran', async () => {
+    const { q, calls, clock } = setup(1);
+    q.addAfter('a', 1000); // an earlier deadline (a timeout, say) must not cut the wait short either
+    q.add('a');
+    await settle();
+    q.add('a'); // an event while it runs
+    calls[0]!.finish({ type: 'retry', minDelayMs: 3000 });
+    await settle();
+    expect(calls).toHaveLength(1);
+    q.add('a'); // an event while it waits
+    await clock.advance(2999);
+    expect(calls).toHaveLength(1);
+    await clock.advance(1);
+    expect(keys(calls)).toEqual(['a', 'a']);
+    expect(calls[1]!.at).toBe(3000);
+    calls[1]!.finish();
+    await settle();
+    q.add('a'); // after a success nothing holds it
+    await settle();
+    expect(calls).toHaveLength(3);
+  });
+
   it('delayed adds: the earliest deadline wins, and they fire', async () => {
     const { q, calls, clock } = setup(1);
     q.addAfter('a', 5000);

@@ -7,7 +7,8 @@ import { MAX_TIMER_MS, realClock, type Clock, type TimerHandle } from './clock.t
  * - adds of a key that is already waiting merge into one;
  * - a key is never handled twice at once: an add while it runs marks it dirty, and it runs again afterwards;
  * - failures retry with per-key exponential backoff (reset when the key succeeds), never below a requested
- *   delay (Retry-After);
+ *   delay (Retry-After); a requested delay also holds back adds from events until it has passed, so a server
+ *   that asked us to wait is not asked again by the same key before then;
  * - delayed adds (`addAfter`) keep the earliest deadline per key;
  * - at most `concurrency` handlers run at once (p-queue does the bounding);
  * - a handler that throws is retried like a failure and never stops the others.
@@ -88,6 +89,8 @@ export class WorkQueue {
   readonly #processing = new Map<string, { started: number; abort: AbortController }>();
   readonly #delayed = new Map<string, Delayed>();
   readonly #failures = new Map<string, number>();
+  /** Keys that may not run before this time: a retry's requested minimum delay (Retry-After). */
+  readonly #notBefore = new Map<string, number>();
   #shuttingDown = false;
   #idleWaiters: Array<() => void> = [];
 
@@ -119,6 +122,11 @@ export class WorkQueue {
   /** Queues `key` now. Merges with a pending add; a running key runs again once it is done. */
   add(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
+    const wait = this.#heldFor(key);
+    if (wait > 0) {
+      this.addAfter(key, wait);
+      return;
+    }
     // Counted only when not merged, as client-go's workqueue_adds_total does.
     this.#hooks.added?.();
     this.#dirty.set(key, this.#clock.now());
@@ -152,12 +160,23 @@ export class WorkQueue {
     const failures = this.#failures.get(key) ?? 0;
     this.#failures.set(key, failures + 1);
     this.#hooks.retried?.();
+    if (minDelayMs > 0) this.#notBefore.set(key, Math.max(this.#notBefore.get(key) ?? 0, this.#clock.now() + minDelayMs));
     this.addAfter(key, Math.max(exponentialDelay(failures, this.#backoff), minDelayMs));
   }
 
   /** Clears the failure count of `key` (its next failure backs off from the base delay). */
   forget(key: string): void {
     this.#failures.delete(key);
+    this.#notBefore.delete(key);
+  }
+
+  /** How long `key` is still held back by a requested retry delay (0: not held). */
+  #heldFor(key: string): number {
+    const notBefore = this.#notBefore.get(key);
+    if (notBefore === undefined) return 0;
+    const wait = notBefore - this.#clock.now();
+    if (wait <= 0) this.#notBefore.delete(key);
+    return Math.max(0, wait);
   }
 
   failures(key: string): number {
@@ -215,6 +234,7 @@ export class WorkQueue {
     this.#shuttingDown = true;
     for (const { timer } of this.#delayed.values()) this.#clock.clearTimeout(timer);
     this.#delayed.clear();
+    this.#notBefore.clear();
     this.#pq.clear();
     this.#queued.clear();
     this.#dirty.clear();
@@ -267,8 +287,17 @@ export class WorkQueue {
         this.forget(key);
         if (o.type === 'requeueAfter') this.addAfter(key, o.delayMs);
       }
-      // Re-added while it ran: run it again now (the earlier add saw it running and only marked it).
-      if (this.#dirty.has(key)) this.#enqueue(key);
+      // Re-added while it ran: run it again now (the earlier add saw it running and only marked it), or once
+      // a requested retry delay has passed.
+      if (this.#dirty.has(key)) {
+        const wait = this.#heldFor(key);
+        if (wait > 0) {
+          this.#dirty.delete(key);
+          this.addAfter(key, wait);
+        } else {
+          this.#enqueue(key);
+        }
+      }
     }
     this.#notifyIdle(false);
   }

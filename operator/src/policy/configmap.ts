@@ -1,0 +1,110 @@
+// The grant policy as the install sets it: the ConfigMap `skillpod-grant-policy` in the operator's namespace
+// (helm/skillpod/files/grant-policy.yaml). One key per grantable resource, its value the verbs, comma-separated:
+//
+//   pods: get,list,watch              core group
+//   pods_log: get,list,watch          a subresource: ConfigMap keys cannot hold '/', so pods/log is written pods_log
+//   deployments.apps: get,list,watch  any other group after the first dot
+//   cluster_nodes: get,list           `cluster_` in front: allowed in spec.rbac.clusterRules (none by default)
+//
+// The operator watches the ConfigMap (source.ts); install renders from it the SkillPack admission policy
+// (skillpack-admission.ts, which reads keys the same way) and the operator's grantable ClusterRole. Pure.
+import { isNeverGrantableResource, isNeverGrantableVerb, type GrantableRule, type GrantPolicy } from './grant-policy.ts';
+
+export const GRANT_POLICY_CONFIGMAP = 'skillpod-grant-policy';
+export const CLUSTER_KEY_PREFIX = 'cluster_';
+
+/** A resource (or resource_subresource) name: lowercase alphanumerics and dashes, as Kubernetes plurals are. */
+const NAME = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const KEY_RE = new RegExp(`^(${CLUSTER_KEY_PREFIX})?(${NAME})(_(${NAME}))?(\\.([a-z0-9]([-a-z0-9.]*[a-z0-9])?))?$`);
+const VERB_RE = /^[a-z][a-zA-Z]*$/;
+
+export interface GrantKey {
+  cluster: boolean;
+  group: string;
+  /** With its subresource, as RBAC writes it: `pods/log`. */
+  resource: string;
+}
+
+/** `pods/log` in the core group → `pods_log`; `deployments` in `apps` → `deployments.apps`; cluster: `cluster_…`. */
+export function grantKey({ cluster, group, resource }: GrantKey): string {
+  return `${cluster ? CLUSTER_KEY_PREFIX : ''}${resource.replace('/', '_')}${group === '' ? '' : `.${group}`}`;
+}
+
+/** The inverse of grantKey, or undefined for a key that is not one. */
+export function parseGrantKey(key: string): GrantKey | undefined {
+  const m = KEY_RE.exec(key);
+  if (!m) return undefined;
+  const resource = m[4] !== undefined ? `${m[2]}/${m[5]}` : (m[2] ?? '');
+  return { cluster: m[1] !== undefined, group: m[8] ?? '', resource };
+}
+
+export interface ParsedGrantPolicy {
+  policy: GrantPolicy;
+  /** Entries left out, as sentences for the log; the rest of the policy still applies. */
+  problems: string[];
+}
+
+/**
+ * A GrantPolicy from ConfigMap data. Each key becomes one allowlist entry. Keys that are not resource names,
+ * verbs that are not verbs, and whatever is never grantable (`*`, escalate, bind, impersonate,
+ * serviceaccounts/token, …) are left out and reported: a typo narrows the policy, it never widens it.
+ */
+export function parseGrantPolicyData(data: Readonly<Record<string, string>> | undefined): ParsedGrantPolicy {
+  const policy: GrantPolicy = { rules: [], clusterRules: [] };
+  const problems: string[] = [];
+  for (const key of Object.keys(data ?? {}).sort()) {
+    const parsed = parseGrantKey(key);
+    if (!parsed) {
+      problems.push(`${key}: not a resource key (resource, resource_subresource, resource.group; cluster_ in front for cluster rules)`);
+      continue;
+    }
+    if (isNeverGrantableResource(parsed.resource)) {
+      problems.push(`${key}: ${parsed.resource} is never grantable`);
+      continue;
+    }
+    const verbs = new Set<string>();
+    for (const raw of (data?.[key] ?? '').split(',')) {
+      const verb = raw.trim();
+      if (verb === '') continue;
+      if (isNeverGrantableVerb(verb)) problems.push(`${key}: verb '${verb}' is never grantable`);
+      else if (!VERB_RE.test(verb)) problems.push(`${key}: '${verb}' is not a verb`);
+      else verbs.add(verb);
+    }
+    if (verbs.size === 0) {
+      problems.push(`${key}: no verbs`);
+      continue;
+    }
+    const entry: GrantableRule = { apiGroups: [parsed.group], resources: [parsed.resource], verbs: [...verbs].sort() };
+    (parsed.cluster ? policy.clusterRules : policy.rules).push(entry);
+  }
+  return { policy, problems };
+}
+
+/** Every (cluster, group, resource, verb) a policy allows, for comparing policies whatever their grouping. */
+export function grantTuples(policy: GrantPolicy): string[] {
+  const tuples = new Set<string>();
+  for (const [cluster, entries] of [[false, policy.rules], [true, policy.clusterRules]] as const) {
+    for (const e of entries) {
+      for (const group of e.apiGroups) for (const resource of e.resources) for (const verb of e.verbs) tuples.add(`${cluster ? 'cluster ' : ''}${verb} ${resource}.${group}`);
+    }
+  }
+  return [...tuples].sort();
+}
+
+/** ConfigMap data for a policy: the inverse of parseGrantPolicyData (verbs in the order of the policy, merged per key). */
+export function grantPolicyData(policy: GrantPolicy): Record<string, string> {
+  const verbsByKey = new Map<string, string[]>();
+  for (const [cluster, entries] of [[false, policy.rules], [true, policy.clusterRules]] as const) {
+    for (const e of entries) {
+      for (const group of e.apiGroups) {
+        for (const resource of e.resources) {
+          const key = grantKey({ cluster, group, resource });
+          const verbs = verbsByKey.get(key) ?? [];
+          for (const v of e.verbs) if (!verbs.includes(v)) verbs.push(v);
+          verbsByKey.set(key, verbs);
+        }
+      }
+    }
+  }
+  return Object.fromEntries([...verbsByKey.keys()].sort().map((k) => [k, (verbsByKey.get(k) ?? []).join(',')]));
+}

@@ -1,0 +1,326 @@
+// The Helm chart (helm/skillpod) checked with helm built from source (make testbin) and against the real control
+// plane: lint, deterministic rendering, what it renders, every object accepted by a server-side dry run, and a
+// release installed, upgraded and uninstalled.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiextensionsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { loadSettings } from '../../operator/src/config/settings.ts';
+import { applyObjects, readManifests, waitForCrds } from '../../operator/src/install/apply.ts';
+import { grantPolicyData, grantTuples, parseGrantPolicyData } from '../../operator/src/policy/configmap.ts';
+import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts';
+import { celAllowlist } from '../../operator/src/policy/skillpack-admission.ts';
+import { testCluster } from '../harness/context.ts';
+import { statusCode } from '../harness/kube.ts';
+import {
+  chartDir, describeObject, fullValuesFile, helm, helmOk, kubectl, parseObjects, render, repoRoot, type KubeObject,
+} from './chart-support.ts';
+
+const kubeOperatorValues = join(chartDir, 'values-kube-operator.yaml');
+const full = ['-f', kubeOperatorValues, '-f', fullValuesFile];
+const RELEASE = 'skillpod';
+const NAMESPACE = 'skillpod-system';
+const SKILLPACK_API = ['--api-versions', 'skillpod.io/v1alpha1/SkillPack'];
+
+type Container = { name: string; args?: string[]; securityContext?: Record<string, unknown>; [k: string]: unknown };
+type PodSpec = { containers: Container[]; securityContext?: Record<string, unknown>; [k: string]: unknown };
+
+const find = (objects: KubeObject[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
+function must(objects: KubeObject[], kind: string, name: string): KubeObject {
+  const o = find(objects, kind, name);
+  if (!o) throw new Error(`${kind} ${name} not rendered; got ${objects.map(describeObject).join(', ')}`);
+  return o;
+}
+const podSpecOf = (deployment: KubeObject) => (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+const operatorContainer = (objects: KubeObject[]) => podSpecOf(must(objects, 'Deployment', 'skillpod-operator')).containers[0]!;
+
+/** The objects of helm/skillpod/files/*.yaml, as `make install` applies them. */
+function fileObjects(): KubeObject[] {
+  return yamlObjects(join(chartDir, 'files'));
+}
+
+function yamlObjects(dir: string): KubeObject[] {
+  return readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as KubeObject | null))
+    .filter((o): o is KubeObject => o !== null);
+}
+
+function packNames(objects: KubeObject[]): string[] {
+  return objects.filter((o) => o.kind === 'SkillPack').map((o) => o.metadata.name).sort();
+}
+
+describe('chart: lint and render (no cluster)', () => {
+  it('passes helm lint --strict, with the defaults and with every switch set', async () => {
+    for (const args of [[], full]) {
+      const out = await helmOk(['lint', '--strict', chartDir, ...args]);
+      expect(out).toContain('1 chart(s) linted, 0 chart(s) failed');
+    }
+  });
+
+  it('renders byte for byte the same twice (no lookup, no random values), with the defaults and with every switch set', async () => {
+    for (const args of [[], full]) {
+      const a = await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, ...args]);
+      const b = await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, ...args]);
+      expect(a.length).toBeGreaterThan(10_000);
+      expect(b).toBe(a);
+    }
+  });
+
+  it('renders every object of files/ (but the Namespace), the CRDs kept on uninstall, and the operator', async () => {
+    const objects = await render(SKILLPACK_API);
+    for (const file of fileObjects()) {
+      if (file.kind === 'Namespace') {
+        expect(find(objects, 'Namespace', file.metadata.name), 'the release namespace is Helm\'s, not the chart\'s').toBeUndefined();
+        continue;
+      }
+      const rendered = must(objects, file.kind, file.metadata.name);
+      expect(rendered.metadata.namespace).toBe(file.metadata.namespace);
+      if (file.kind === 'ConfigMap') continue; // the grant policy: from values, checked below
+      const strip = (o: KubeObject) => ({ ...o, metadata: { ...o.metadata, labels: undefined } });
+      expect(strip(rendered), describeObject(file)).toEqual(strip(file));
+      expect(rendered.metadata.labels).toMatchObject({ ...file.metadata.labels, 'app.kubernetes.io/managed-by': 'Helm' });
+    }
+    for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) {
+      expect(must(objects, 'CustomResourceDefinition', name).metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    }
+    for (const crd of yamlObjects(join(repoRoot, 'crds'))) {
+      expect(must(objects, 'CustomResourceDefinition', crd.metadata.name).spec, crd.metadata.name).toEqual(crd.spec);
+    }
+    expect(packNames(objects)).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    for (const pack of ['helm', 'http-fetch', 'kube-inspector']) must(objects, 'ClusterRole', `skillpod:use:${pack}`);
+    for (const o of objects) {
+      expect(o.metadata.labels?.['app.kubernetes.io/managed-by'], describeObject(o)).toBe('Helm');
+      expect(o.metadata.labels?.['app.kubernetes.io/part-of'], describeObject(o)).toBe('skillpod');
+    }
+  });
+
+  it('packages into a chart archive that holds what the symlinks point at and renders the same as the folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chart-package-'));
+    await helmOk(['package', chartDir, '-d', dir]);
+    const archive = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+    const fromArchive = await helmOk(['template', RELEASE, archive, '-n', NAMESPACE, ...full]);
+    const fromFolder = await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, ...full]);
+    expect(fromArchive).toBe(fromFolder);
+  });
+
+  it('renders the grant policy as files/grant-policy.yaml has it (the chart and make install agree), and the grantable role from it', async () => {
+    const objects = await render();
+    const configMap = must(objects, 'ConfigMap', 'skillpod-grant-policy') as KubeObject & { data: Record<string, string> };
+    const fromFile = fileObjects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'skillpod-grant-policy') as KubeObject & { data: Record<string, string> };
+    expect(configMap.data).toEqual(fromFile.data);
+    expect(configMap.data).toEqual(grantPolicyData(DEFAULT_GRANT_POLICY));
+    const parsed = parseGrantPolicyData(configMap.data);
+    expect(parsed.problems).toEqual([]);
+    const role = must(objects, 'ClusterRole', 'skillpod-operator-grantable') as KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };
+    expect(grantTuples({ rules: role.rules, clusterRules: [] })).toEqual(grantTuples({ rules: [...parsed.policy.rules, ...parsed.policy.clusterRules], clusterRules: [] }));
+    const binding = must(objects, 'ClusterRoleBinding', 'skillpod-operator-grantable') as KubeObject & { subjects: unknown[] };
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'skillpod-operator', namespace: NAMESPACE }]);
+
+    const widened = await render(['-f', kubeOperatorValues]);
+    const data = (must(widened, 'ConfigMap', 'skillpod-grant-policy') as KubeObject & { data: Record<string, string> }).data;
+    expect(data).toMatchObject({ 'deployments.apps': 'get,list,patch,watch', 'deployments_scale.apps': 'get,patch,update', 'controllerrevisions.apps': 'get,list,watch', pods: 'delete,get,list,watch' });
+    // The SkillPack admission policy carries the same policy, written into it as make install writes it.
+    const allowed = (objects: KubeObject[]) => ((must(objects, 'ValidatingAdmissionPolicy', 'skillpod-skillpack-grant-policy').spec as { variables: { name: string; expression: string }[] })
+      .variables.find((v) => v.name === 'allowed')?.expression);
+    expect(allowed(objects)).toBe(celAllowlist(fromFile.data));
+    expect(allowed(widened)).toBe(celAllowlist(data));
+    expect(allowed(widened)).toContain("'deployments_scale.apps': 'get,patch,update'");
+  });
+
+  it('runs the operator non-root on a read-only root filesystem, probed on /healthz and /readyz, with flags the operator accepts', async () => {
+    for (const args of [[], full]) {
+      const objects = await render(args);
+      const deployment = must(objects, 'Deployment', 'skillpod-operator');
+      const pod = podSpecOf(deployment);
+      const container = operatorContainer(objects);
+      expect(pod.serviceAccountName).toBe('skillpod-operator');
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });
+      expect(Number.isInteger(container.securityContext?.runAsUser) && (container.securityContext?.runAsUser as number) > 0).toBe(true);
+      const resources = container.resources as { requests?: Record<string, string>; limits?: Record<string, string> };
+      expect(Object.keys(resources.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+      expect(Object.keys(resources.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+      const port = (container.ports as { containerPort: number }[])[0]!.containerPort;
+      expect(container.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 'http' } });
+      expect(container.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port: 'http' } });
+      // Every flag is one the operator's own settings parser accepts, with the values asked for.
+      const settings = loadSettings(container.args ?? [], {});
+      expect(settings.serverBindAddress).toBe(`:${port}`);
+      expect(settings.operatorNamespace).toBe(NAMESPACE);
+    }
+    const fullSettings = loadSettings(operatorContainer(await render(full)).args ?? [], {});
+    expect(fullSettings).toMatchObject({
+      leaderElect: true, leaseDurationSeconds: 20, watchNamespaces: ['team-a', 'team-b'], concurrency: 8, logLevel: 'debug',
+      podRetention: 'delete', executorImage: 'registry.example.com/skillpod/executor@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      defaultAgentImage: 'registry.example.com/agents/default:1.0', agentUid: 10001, sidecarUid: 10002,
+      defaultAgentResources: { requests: { cpu: '200m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
+      leaderElectionId: 'skillpod-operator-test', serverBindAddress: ':9090',
+    });
+    const defaults = loadSettings(operatorContainer(await render()).args ?? [], {});
+    expect(defaults).toMatchObject({ leaderElect: false, watchNamespaces: [], executorImage: 'ghcr.io/skillpod/executor:v0.1.0' });
+    const fullObjects = await render(full);
+    expect((must(fullObjects, 'Deployment', 'skillpod-operator').spec as { replicas: number }).replicas).toBe(2);
+    must(fullObjects, 'PodDisruptionBudget', 'skillpod-operator');
+    must(fullObjects, 'ServiceMonitor', 'skillpod-operator');
+    expect(find(await render(), 'PodDisruptionBudget', 'skillpod-operator'), 'no PDB for one replica').toBeUndefined();
+  });
+
+  it('follows the release namespace: nothing names skillpod-system when installed elsewhere', async () => {
+    const text = await helmOk(['template', RELEASE, chartDir, '-n', 'agents-platform', ...full]);
+    expect(text).not.toContain('skillpod-system');
+    const objects = parseObjects(text);
+    for (const o of objects) {
+      if (o.metadata.namespace !== undefined) expect(o.metadata.namespace, describeObject(o)).toBe('agents-platform');
+    }
+    const bounds = JSON.stringify(must(objects, 'ValidatingAdmissionPolicy', 'skillpod-operator-bounds'));
+    expect(bounds).toContain('system:serviceaccount:agents-platform:skillpod-operator');
+    expect(loadSettings(operatorContainer(objects).args ?? [], {}).operatorNamespace).toBe('agents-platform');
+  });
+
+  it('renders the SkillPacks only once the cluster serves their API, unless asked to (Helm maps every object before creating any)', async () => {
+    expect(packNames(await render())).toEqual([]);
+    expect(packNames(await render(SKILLPACK_API))).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    expect(packNames(await render(['--set', 'skillPacks.renderBeforeCRDs=true']))).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    expect(packNames(await render(full))).toEqual(['helm', 'kube-inspector', 'kube-operator']);
+    const objects = await render(['--set', 'skillPacks.install=false', ...SKILLPACK_API]);
+    expect(packNames(objects)).toEqual([]);
+    expect(objects.filter((o) => o.metadata.name.startsWith('skillpod:use:'))).toEqual([]);
+    const fullObjects = await render(full);
+    expect(must(fullObjects, 'ClusterRole', 'skillpod:use:kube-inspector').metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' });
+    expect(must(fullObjects, 'ClusterRole', 'skillpod:use:kube-operator').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-edit']).toBeUndefined();
+    const noPolicies = await render(['--set', 'admissionPolicies.enabled=false']);
+    expect(noPolicies.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
+    expect(find(await render(['--set', 'crds.install=false']), 'CustomResourceDefinition', 'skillpacks.skillpod.io')).toBeUndefined();
+  });
+
+  it('renders with the values of the Argo CD Application in argocd/applications/skillpod.yaml: packs included, no Helm test pod', async () => {
+    const app = parse(readFileSync(join(repoRoot, 'argocd/applications/skillpod.yaml'), 'utf8')) as
+      { spec: { source: { path: string; helm: { valuesObject: object } }; destination: { namespace: string } } };
+    expect(app.spec.source.path).toBe('helm/skillpod');
+    const valuesFile = join(mkdtempSync(join(tmpdir(), 'argocd-values-')), 'values.yaml');
+    writeFileSync(valuesFile, stringify(app.spec.source.helm.valuesObject));
+    const objects = await render(['-f', valuesFile], app.spec.destination.namespace);
+    expect(packNames(objects)).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    for (const p of objects.filter((o) => o.kind === 'SkillPack')) {
+      expect(p.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '1' });
+    }
+    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
+      expect(crd.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('Delete=false,ServerSideApply=true');
+    }
+    expect(objects.filter((o) => o.kind === 'Pod')).toEqual([]);
+  });
+
+  it.each([
+    { name: 'an unknown key', args: ['--set', 'replica=2'], error: "additional properties 'replica' not allowed" },
+    { name: 'two replicas without leader election', args: ['--set', 'replicas=2'], error: '/leaderElection/enabled' },
+    { name: 'root', args: ['--set', 'runAsUser=0'], error: '/runAsUser' },
+    { name: 'the agent and the sidecars under one UID', args: ['--set', 'operator.agentUid=65533'], error: 'operator.agentUid and operator.sidecarUid must differ' },
+    { name: 'a privileged port', args: ['--set', 'service.port=80'], error: '/service/port' },
+    { name: 'a bad log level', args: ['--set', 'operator.logLevel=loud'], error: '/operator/logLevel' },
+    { name: 'a bad digest', args: ['--set', 'image.digest=sha256:abc'], error: '/image/digest' },
+    { name: 'a bad quantity', args: ['--set', 'resources.limits.memory=lots'], error: '/resources/limits/memory' },
+    { name: 'a never-grantable verb', args: ['--set', 'grantPolicy.clusterRules[0].apiGroups[0]=rbac.authorization.k8s.io',
+      '--set', 'grantPolicy.clusterRules[0].resources[0]=clusterroles', '--set', 'grantPolicy.clusterRules[0].verbs[0]=escalate'], error: '/grantPolicy/clusterRules/0/verbs/0' },
+    { name: 'a never-grantable resource', args: ['--set', 'grantPolicy.clusterRules[0].apiGroups[0]=',
+      '--set', 'grantPolicy.clusterRules[0].resources[0]=serviceaccounts/token', '--set', 'grantPolicy.clusterRules[0].verbs[0]=create'], error: '/grantPolicy/clusterRules/0/resources/0' },
+    { name: 'leaving out the operator RBAC', args: ['--set', 'files.exclude={operator-rbac.yaml}'], error: '/files/exclude/0' },
+    { name: 'an unknown built-in pack', args: ['--set', 'skillPacks.exclude={kubectl}'], error: '"kubectl" is not a built-in SkillPack' },
+    { name: 'an unknown optional pack', args: ['--set', 'skillPacks.optional={kubectl}'], error: '"kubectl" is not an optional SkillPack' },
+    { name: 'a pack beyond the grant policy', args: ['--set', 'skillPacks.optional={kube-operator}', ...SKILLPACK_API],
+      error: 'SkillPack kube-operator: spec.rbac.rules[2] asks for patch on deployments.apps, which grantPolicy.rules does not allow' },
+  ])('refuses $name', async ({ args, error }) => {
+    const result = await helm(['template', RELEASE, chartDir, '-n', NAMESPACE, ...args]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(error);
+  });
+});
+
+describe('chart: on the control plane', () => {
+  const kc = testCluster.kubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const ext = kc.makeApiClient(ApiextensionsV1Api);
+  let dryRunNamespace: string;
+  const serviceMonitorCrd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+    spec: { group: 'monitoring.coreos.com', scope: 'Namespaced', names: { kind: 'ServiceMonitor', plural: 'servicemonitors', singular: 'servicemonitor', listKind: 'ServiceMonitorList' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object',
+      properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }] },
+  };
+
+  beforeAll(async () => {
+    // The CRDs must be served before objects of their kinds can be dry-run (make install applies them the same
+    // way). Earlier test files may have applied them already; the release below adopts them (--take-ownership).
+    const crds = await readManifests(join(repoRoot, 'crds'));
+    await applyObjects(kc, crds);
+    await waitForCrds(kc, crds.map((c) => c.metadata?.name ?? ''));
+    // A stand-in for the Prometheus Operator's CRD (preserve-unknown-fields): the ServiceMonitor is only rendered
+    // when asked for, and needs its kind to exist.
+    await ext.createCustomResourceDefinition({ body: serviceMonitorCrd }).catch(() => undefined);
+    await waitForCrds(kc, [serviceMonitorCrd.metadata.name]);
+    dryRunNamespace = await testCluster.createNamespace('chart-dry-run', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  });
+
+  afterAll(async () => {
+    await testCluster.deleteNamespace(dryRunNamespace);
+    await ext.deleteCustomResourceDefinition({ name: serviceMonitorCrd.metadata.name }).catch(() => undefined);
+  });
+
+  it('accepts every rendered object in a server-side dry run, the test pod and the operator pod within the restricted Pod Security level', async () => {
+    for (const args of [[], full]) {
+      const text = await helmOk(['template', RELEASE, chartDir, '-n', dryRunNamespace, '--set', 'skillPacks.renderBeforeCRDs=true', ...args]);
+      const objects = parseObjects(text);
+      expect(objects.some((o) => o.kind === 'Pod'), 'the helm test pod is part of the dry run').toBe(true);
+      const result = await kubectl(['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=chart-dry-run', '-f', '-'], text);
+      expect(result.stderr, result.stdout).toBe('');
+      expect(result.code).toBe(0);
+      const applied = result.stdout.trim().split('\n');
+      expect(applied).toHaveLength(objects.length);
+      for (const line of applied) expect(line).toMatch(/serverside-applied \(server dry run\)$/);
+    }
+  });
+
+  it('installs (adopting what make install applied), upgrades, and uninstalls while keeping the CRDs', async () => {
+    const existing = async (manifest: string) => {
+      const result = await kubectl(['get', '-f', '-', '-o', 'name'], manifest);
+      expect(result.stderr).toBe('');
+      return result.stdout.trim().split('\n').sort();
+    };
+    const kinds = (manifest: string) => parseObjects(manifest).map((o) => `${o.kind}/${o.metadata.name}`);
+
+    // Install. The CRDs are served already (beforeAll), so the packs are in the first release.
+    await helmOk(['install', RELEASE, chartDir, '-n', NAMESPACE, '--create-namespace', '--take-ownership']);
+    let manifest = await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]);
+    expect(kinds(manifest)).toEqual(expect.arrayContaining(['Deployment/skillpod-operator', 'SkillPack/kube-inspector', 'CustomResourceDefinition/agentruns.skillpod.io']));
+    expect(await existing(manifest)).toHaveLength(parseObjects(manifest).length);
+
+    // Upgrade with the same values: nothing to do, still everything there.
+    await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, '--reuse-values']);
+    manifest = await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]);
+    expect(await existing(manifest)).toHaveLength(parseObjects(manifest).length);
+
+    // Upgrade with every switch: two replicas with leader election, a PDB, a ServiceMonitor, the kube-operator
+    // pack, http-fetch left out. As docs/recipes.md says: the grant policy entries first (Helm applies SkillPacks
+    // before admission policies), then the pack.
+    await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, ...full, '--set', 'skillPacks.optional=null']);
+    await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, ...full]);
+    manifest = await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]);
+    expect(kinds(manifest)).toEqual(expect.arrayContaining(['PodDisruptionBudget/skillpod-operator', 'ServiceMonitor/skillpod-operator', 'SkillPack/kube-operator']));
+    expect(kinds(manifest)).not.toContain('SkillPack/http-fetch');
+    expect(await existing(manifest)).toHaveLength(parseObjects(manifest).length);
+    expect(await statusCode(kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: NAMESPACE, name: 'skillpod-grant-policy' }))).toBe(200);
+    const gone = await kubectl(['get', 'skillpack', 'http-fetch', '-o', 'name']);
+    expect(gone.stderr).toContain('NotFound');
+
+    // Back to the defaults, then uninstall: the CRDs stay (helm.sh/resource-policy: keep), the rest goes.
+    await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, '--reset-values']);
+    await helmOk(['uninstall', RELEASE, '-n', NAMESPACE, '--wait']);
+    for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) {
+      expect(await statusCode(ext.readCustomResourceDefinition({ name })), name).toBe(200);
+    }
+    expect(await statusCode(core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'skillpod-operator' }))).toBe(404);
+    expect((await kubectl(['get', 'deployment', 'skillpod-operator', '-n', NAMESPACE])).stderr).toContain('NotFound');
+    expect((await kubectl(['get', 'skillpack', 'kube-inspector'])).stderr).toContain('NotFound');
+  });
+});
