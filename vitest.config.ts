@@ -26,6 +26,18 @@ export default defineConfig({
           environment: 'node',
         },
       },
+      {
+        // A real node (kubelet, containerd, runc) beside the control plane: runs really run.
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/harness/node-global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          environment: 'node',
+        },
+      },
     ],
   },
 });

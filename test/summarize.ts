@@ -18,27 +18,31 @@ let passed = 0;
 let failed = 0;
 const problems: string[] = [];
 
-const vitestFile = join(dir, 'vitest.json');
-if (existsSync(vitestFile)) {
-  const report = JSON.parse(readFileSync(vitestFile, 'utf8')) as VitestReport;
-  passed += report.numPassedTests;
-  failed += report.numFailedTests;
-  const skipped = report.numPendingTests + report.numTodoTests;
-  if (skipped > 0) {
-    failed += skipped;
-    problems.push(`vitest: ${skipped} skipped or todo tests count as failed`);
-  }
-  if (report.numFailedTestSuites > 0) {
-    failed += report.numFailedTestSuites;
-    problems.push(`vitest: ${report.numFailedTestSuites} test files failed to run (setup or import errors)`);
-  }
-  if (!report.success && report.numFailedTests === 0 && report.numFailedTestSuites === 0) {
+// One report per vitest invocation: unit+integration, and the e2e suite on a real node.
+for (const file of ['vitest.json', 'vitest-e2e.json']) {
+  const vitestFile = join(dir, file);
+  if (existsSync(vitestFile)) {
+    const report = JSON.parse(readFileSync(vitestFile, 'utf8')) as VitestReport;
+    passed += report.numPassedTests;
+    failed += report.numFailedTests;
+    const skipped = report.numPendingTests + report.numTodoTests;
+    if (skipped > 0) {
+      failed += skipped;
+      problems.push(`vitest: ${skipped} skipped or todo tests count as failed`);
+    }
+    if (report.numFailedTestSuites > 0) {
+      // Files that failed without a failing test (import or hook errors) add to the count; others are counted above.
+      if (report.numFailedTests === 0) failed += report.numFailedTestSuites;
+      problems.push(`vitest: ${report.numFailedTestSuites} test files failed (failing tests, or setup and import errors)`);
+    }
+    if (!report.success && report.numFailedTests === 0 && report.numFailedTestSuites === 0) {
+      failed += 1;
+      problems.push('vitest: the run failed outside any test (global setup?)');
+    }
+  } else {
     failed += 1;
-    problems.push('vitest: the run failed outside any test (global setup?)');
+    problems.push(`vitest: no report at ${vitestFile} (the run did not finish)`);
   }
-} else {
-  failed += 1;
-  problems.push(`vitest: no report at ${vitestFile} (the run did not finish)`);
 }
 
 const goFile = join(dir, 'go.json');
