@@ -151,8 +151,10 @@ export class KubeHttp {
       .flatMap((k) => (tls[k as keyof typeof tls] !== undefined ? [[k, tls[k as keyof typeof tls]]] : [])));
     const options = this.#kc.createDispatcherOptions(this.#kc.getCurrentCluster(), agentOptions);
     if (options.type !== 'agent') return fresh;
-    const Agent = fresh.constructor as new (o: { connect: unknown; keepAliveTimeout: number }) => Dispatcher;
-    return new Agent({ connect: options.connect, keepAliveTimeout: KEEP_ALIVE_MS });
+    const Agent = fresh.constructor as new (o: { connect: unknown; keepAliveTimeout: number; allowH2: boolean }) => Dispatcher;
+    // HTTP/1.1 as client-node's own Agent speaks: undici's HTTP/2 client let a socket closed by a stopping API
+    // server escape as an unhandled error.
+    return new Agent({ connect: options.connect, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
   }
 
   /** Closes the shared connections (the process stays up otherwise while keep-alive sockets idle). */
