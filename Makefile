@@ -92,5 +92,7 @@ e2e-kind:
 test-executor:
 	$(MAKE) -C sidecar-images/executor test
 
+## Executor vs direct exec, then the operator at 100/1,000/5,000 runs against a floor; both write docs/benchmarks.md.
 bench: check-node testbin executor
 	$(MAKE) -C sidecar-images/executor bench
+	$(NODEJS) test/bench/operator.ts --write=docs/benchmarks.md

@@ -16,5 +16,5 @@ export function withoutManagedFields(obj: KubeObject): KubeObject {
 /** A pod as the AgentRun controller reads it: apiVersion, kind, metadata (no managedFields) and status. */
 export function podForCache(obj: KubeObject & { status?: unknown }): KubeObject {
   const { managedFields: _dropped, ...metadata } = obj.metadata ?? {};
-  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata, ...(obj.status !== undefined ? { status: obj.status } : {}) } as KubeObject;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata, ...(obj.status !== undefined ? { status: obj.status } : {}) };
 }

@@ -163,7 +163,7 @@ function deleteClusterGrants(deps: AgentRunControllerDeps, name: string): Promis
 
 /** Waits for every write (none is left running behind a retry), then throws the first failure. */
 async function all(writes: Array<Promise<unknown> | undefined>): Promise<void> {
-  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  const failed = (await Promise.allSettled(writes.filter((w) => w !== undefined))).find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
