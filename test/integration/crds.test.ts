@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  ApiException, ApiextensionsV1Api, CustomObjectsApi, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubernetesObject,
+  AdmissionregistrationV1Api, ApiException, ApiextensionsV1Api, CustomObjectsApi, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubernetesObject,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '../../operator/src/api/constants.ts';
@@ -82,6 +82,16 @@ async function applyCRDs(): Promise<string[]> {
 
 beforeAll(async () => {
   await waitForCrds(kc, await applyCRDs());
+  // This file tests the CRD schemas alone. Another file may have installed Skillpod's admission policies, whose
+  // grant policy would refuse the fixtures' RBAC first; files that need them install them again.
+  await kc.makeApiClient(AdmissionregistrationV1Api)
+    .deleteValidatingAdmissionPolicyBinding({ name: 'skillpod-skillpack-grant-policy' }).catch(() => undefined);
+  // The API server drops the binding from its admission cache a moment later: wait until a pack it would refuse passes.
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  await eventually(() => custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'skillpacks', dryRun: 'All', body: {
+    ...minimalSkillPack(), metadata: { name: 'crds-binding-gone' },
+    spec: { ...(minimalSkillPack().spec as Record<string, unknown>), rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
+  } }));
   ns = await testCluster.createNamespace('crds');
 });
 

@@ -33,7 +33,10 @@ beforeAll(async () => {
   run.metadata = { ...run.metadata, namespace: ns, uid: randomUUID() };
   objects = buildRunObjects({ run, packs, settings, apiServer });
   // The ServiceAccount admission plugin refuses a pod whose ServiceAccount does not exist: create it for real.
-  await core.createNamespacedServiceAccount({ namespace: ns, body: objects.serviceAccount, fieldValidation: 'Strict' });
+  // Without its owner reference: the run is not real, and the garbage collector would delete a dependent of a
+  // missing owner as soon as it knows the AgentRun kind.
+  const serviceAccount = { ...objects.serviceAccount, metadata: { ...objects.serviceAccount.metadata, ownerReferences: undefined } };
+  await core.createNamespacedServiceAccount({ namespace: ns, body: serviceAccount, fieldValidation: 'Strict' });
   // That plugin reads ServiceAccounts from its own cache, which may lag a moment behind the create.
   await eventually(async () => {
     const problem = await refusal(core.createNamespacedPod({ namespace: ns, body: objects.pod!, dryRun: 'All' }));
