@@ -76,8 +76,10 @@ describe('objects of a run on the real API server', () => {
   it('a pod without skills or placement passes as well', async () => {
     const run = agentRun({}, { name: 'bare', namespace: ns, uid: randomUUID() });
     const bare = buildRunObjects({ run, packs: new Map(), settings });
-    await core.createNamespacedServiceAccount({ namespace: ns, body: bare.serviceAccount });
-    await expect(core.createNamespacedPod({ namespace: ns, body: bare.pod!, ...dry })).resolves.toBeDefined();
+    // No owner reference (the run is not real, the garbage collector would take it); the ServiceAccount
+    // admission plugin's cache may lag the create a moment.
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { ...bare.serviceAccount, metadata: { ...bare.serviceAccount.metadata, ownerReferences: undefined } } });
+    await eventually(() => expect(core.createNamespacedPod({ namespace: ns, body: bare.pod!, ...dry })).resolves.toBeDefined());
   });
 
   it.each<[string, (pod: V1Pod) => void]>([
