@@ -50,6 +50,8 @@ export interface Fault {
   status: number;
   retryAfterSeconds?: number;
   message?: string;
+  /** Hold the answer this long (a slow failure; also makes requests a client sent together visibly concurrent). */
+  delayMs?: number;
 }
 
 /** Decides, per request, whether the proxy answers it with a fault instead of forwarding it. */
@@ -183,7 +185,8 @@ export class FaultProxy {
 
       const fault = this.#rule?.(record);
       if (fault) {
-        this.#answerFault(record, res, fault);
+        if (fault.delayMs) setTimeout(() => this.#answerFault(record, res, fault), fault.delayMs);
+        else this.#answerFault(record, res, fault);
         return;
       }
       this.#forward(req, res, record, body);
