@@ -5,6 +5,7 @@ import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY, SKILLPA
 import { podForCache, withoutManagedFields } from './agentrun/cached.ts';
 import { Applier } from './agentrun/kube-objects.ts';
 import { agentRunReconciler } from './agentrun/reconcile.ts';
+import { podEventPriority, runEventPriority } from './agentrun/priority.ts';
 import { orphanSweep } from './agentrun/sweep.ts';
 import type { APIServerEndpoint } from './builders/index.ts';
 import type { Settings } from './config/settings.ts';
@@ -38,6 +39,7 @@ export function createOperator(options: OperatorOptions): Manager {
       ? { namespace: settings.operatorNamespace, name: settings.leaderElectionId, leaseDurationMs: settings.leaseDurationSeconds * 1000 }
       : false,
     shutdownGraceMs: settings.shutdownGraceSeconds * 1000,
+    apiRateLimit: { qps: settings.apiQps, burst: settings.apiBurst },
     handleSignals: options.handleSignals ?? false,
   });
   const events = kubeEventRecorder(manager.http, logger);
@@ -89,12 +91,13 @@ export function createOperator(options: OperatorOptions): Manager {
       apiServer: () => apiServerEndpoints(apiEndpoints.store.list()),
     }),
   });
-  for (const informer of runs) runController.watch(informer);
+  // Revocations go ahead of creations in the queue (agentrun/priority.ts).
+  for (const informer of runs) runController.watch(informer, undefined, runEventPriority);
   for (const informer of pods) {
     runController.watch(informer, ({ object }) => {
       const run = object.metadata?.labels?.[LABEL_RUN];
       return run ? keyOf(object.metadata?.namespace, run) : undefined;
-    });
+    }, podEventPriority);
   }
   // A pack that appears, becomes Ready or changes concerns every run that names it.
   runController.watch(packs, ({ object }) => runs.flatMap((i) => i.store.list()

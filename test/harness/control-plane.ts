@@ -158,6 +158,10 @@ export class ControlPlane {
       `--authorization-kubeconfig=${this.kubeconfigPath}`,
       '--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,' +
         'serviceaccount-token-controller,root-ca-certificate-publisher-controller,' +
+        // Fills the built-in admin/edit/view roles from the ClusterRoles labelled to aggregate into them.
+        'clusterrole-aggregation-controller,' +
+        // Computes ResourceQuota usage, without which quota admission refuses everything in a quota'd namespace.
+        'resourcequota-controller,' +
         // For a test node: the node lifecycle controller lifts the not-ready taint a kubelet registers with; the
         // Deployment and ReplicaSet controllers run the operator installed by its chart. Without a node (or a
         // Deployment) they have nothing to do.

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
-import { applyPack, condition, createRun, deletePack, getRun, podOf } from '../harness/kube.ts';
+import { applyPack, clients, condition, createRun, deletePack, getRun, podOf } from '../harness/kube.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
 
 const custom = testCluster.kubeConfig().makeApiClient(CustomObjectsApi);
@@ -75,4 +75,31 @@ it('keeps reconciling valid runs while fed random runs and packs', async () => {
   expect(pod.metadata?.name).toBeTruthy();
   await eventually(async () => expect(condition(await getRun(ns, 'valid-after-fuzz'), 'SkillPacksReady')?.status).toBe('True'));
   expect((await fetch(`${operator.url}/healthz`)).status).toBe(200);
+});
+
+it('says on the run why the API server refuses its pod (a ResourceQuota), and creates it once the quota allows', async () => {
+  const { core } = clients();
+  const quotaNs = await testCluster.createNamespace('quota');
+  try {
+    await core.createNamespacedResourceQuota({ namespace: quotaNs, body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } } });
+    // Quota admission works from the status that kube-controller-manager's resource-quota controller writes.
+    await eventually(async () => expect((await core.readNamespacedResourceQuota({ namespace: quotaNs, name: 'no-pods' })).status?.hard).toEqual({ pods: '0' }));
+    await createRun(quotaNs, 'blocked', { skills: [{ name: 'fuzz-good' }] });
+    const refused = await eventually(async () => {
+      const ready = condition(await getRun(quotaNs, 'blocked'), 'Ready');
+      expect(ready?.reason).toBe('PodRefused');
+      return ready!;
+    }, 60_000);
+    expect(refused.status).toBe('False');
+    expect(refused.message).toMatch(/^the API server refused the run's pod: pods "blocked-[0-9a-f]{8}" is forbidden: exceeded quota: no-pods/);
+    const events = await core.listNamespacedEvent({ namespace: quotaNs, fieldSelector: 'involvedObject.name=blocked,reason=PodRefused' });
+    expect(events.items.length).toBeGreaterThan(0);
+    expect(operator.manager.controllers.every((c) => c.started)).toBe(true);
+
+    await core.deleteNamespacedResourceQuota({ namespace: quotaNs, name: 'no-pods' });
+    await podOf(quotaNs, 'blocked');
+    await eventually(async () => expect(condition(await getRun(quotaNs, 'blocked'), 'Ready')?.reason).not.toBe('PodRefused'));
+  } finally {
+    await testCluster.deleteNamespace(quotaNs);
+  }
 });

@@ -156,10 +156,10 @@ describe('chart: lint and render (no cluster)', () => {
       podRetention: 'delete', executorImage: 'registry.example.com/skillpod/executor@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
       defaultAgentImage: 'registry.example.com/agents/default:1.0', agentUid: 10001, sidecarUid: 10002,
       defaultAgentResources: { requests: { cpu: '200m', memory: '512Mi' }, limits: { cpu: '2', memory: '2Gi' } },
-      leaderElectionId: 'skillpod-operator-test', serverBindAddress: ':9090',
+      leaderElectionId: 'skillpod-operator-test', serverBindAddress: ':9090', apiQps: 50, apiBurst: 100,
     });
     const defaults = loadSettings(operatorContainer(await render()).args ?? [], {});
-    expect(defaults).toMatchObject({ leaderElect: false, watchNamespaces: [], executorImage: 'ghcr.io/skillpod/executor:v0.1.0' });
+    expect(defaults).toMatchObject({ leaderElect: false, watchNamespaces: [], executorImage: 'ghcr.io/skillpod/executor:v0.1.0', apiQps: 0, apiBurst: 10 });
     const fullObjects = await render(full);
     expect((must(fullObjects, 'Deployment', 'skillpod-operator').spec as { replicas: number }).replicas).toBe(2);
     must(fullObjects, 'PodDisruptionBudget', 'skillpod-operator');
@@ -219,6 +219,7 @@ describe('chart: lint and render (no cluster)', () => {
     { name: 'the agent and the sidecars under one UID', args: ['--set', 'operator.agentUid=65533'], error: 'operator.agentUid and operator.sidecarUid must differ' },
     { name: 'a privileged port', args: ['--set', 'service.port=80'], error: '/service/port' },
     { name: 'a bad log level', args: ['--set', 'operator.logLevel=loud'], error: '/operator/logLevel' },
+    { name: 'a burst of no request', args: ['--set', 'operator.apiBurst=0'], error: '/operator/apiBurst' },
     { name: 'a bad digest', args: ['--set', 'image.digest=sha256:abc'], error: '/image/digest' },
     { name: 'a bad quantity', args: ['--set', 'resources.limits.memory=lots'], error: '/resources/limits/memory' },
     { name: 'a never-grantable verb', args: ['--set', 'grantPolicy.clusterRules[0].apiGroups[0]=rbac.authorization.k8s.io',

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { AgentRun } from '../../operator/src/api/index.ts';
+import { FIELD_MANAGER, type AgentRun } from '../../operator/src/api/index.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { clients, getRun, podOf, setPodStatus } from '../harness/kube.ts';
@@ -107,9 +107,9 @@ describe('GitOps: the operator never changes what Argo CD manages', () => {
     expect(runAfter.metadata.generation).toBe(1);
     expect(foreignWrites(runAfter), JSON.stringify(runAfter.metadata.managedFields)).toEqual([]);
     expect(foreignWrites(packAfter), JSON.stringify(packAfter.metadata.managedFields)).toEqual([]);
-    // The operator did write, on the status subresource only.
-    expect(runAfter.metadata.managedFields?.some((m) => m.manager !== ARGOCD && m.subresource === 'status')).toBe(true);
-    expect(packAfter.metadata.managedFields?.some((m) => m.manager !== ARGOCD && m.subresource === 'status')).toBe(true);
+    // The operator did write, on the status subresource only, under its own field manager.
+    expect(runAfter.metadata.managedFields?.some((m) => m.manager === FIELD_MANAGER && m.subresource === 'status')).toBe(true);
+    expect(packAfter.metadata.managedFields?.some((m) => m.manager === FIELD_MANAGER && m.subresource === 'status')).toBe(true);
   });
 
   it('finds nothing to change on the next sync: a server-side dry run of the same manifests equals the live objects', async () => {

@@ -259,10 +259,13 @@ describe('the AgentRun admission policies within the API server\'s CEL budget', 
 });
 
 describe('the user roles', () => {
-  /** What the clusterrole-aggregation controller makes of a built-in role (the test control plane runs no such controller). */
+  /** The built-in role as the clusterrole-aggregation controller fills it, once it holds skillpod's rules. */
   async function aggregated(role: 'edit' | 'admin' | 'view') {
-    const list = await rbac.listClusterRole({ labelSelector: `rbac.authorization.k8s.io/aggregate-to-${role}=true` });
-    return list.items.filter((r) => r.metadata?.name?.startsWith('skillpod:')).flatMap((r) => r.rules ?? []);
+    return await eventually(async () => {
+      const rules = (await rbac.readClusterRole({ name: role })).rules ?? [];
+      if (!rules.some((r) => r.apiGroups?.includes('skillpod.io'))) throw new Error(`ClusterRole ${role} has no skillpod.io rules yet`);
+      return rules;
+    }, 30_000);
   }
   const allows = (rules: Awaited<ReturnType<typeof aggregated>>, verb: string, resource: string) =>
     rules.some((r) => r.apiGroups?.includes('skillpod.io') && r.resources?.includes(resource) && r.verbs.includes(verb));
@@ -284,5 +287,16 @@ describe('the user roles', () => {
     expect(await userCan(JANE, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: PACKS[0], namespace: nsB })).toBe(false);
     expect(await userCan(JANE, 'get', { resource: 'secrets', name: 'db', namespace: nsB })).toBe(false);
     expect(await userCan(JANE, 'create', { resource: 'pods', namespace: nsB })).toBe(false);
+  });
+
+  it('reach namespace editors through the built-in edit role (aggregation), still without use on any pack', async () => {
+    const editor = 'trust-editor';
+    await bindInNamespace(nsB, 'edit', editor);
+    await aggregated('edit');
+    // The authorizer reads roles from its own cache, a moment behind the aggregation.
+    await eventually(async () => expect(await userCan(editor, 'create', { group: 'skillpod.io', resource: 'agentruns', namespace: nsB })).toBe(true));
+    expect(await userCan(editor, 'patch', { group: 'skillpod.io', resource: 'agentruns', namespace: nsB })).toBe(true);
+    expect(await userCan(editor, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: PACKS[0], namespace: nsB })).toBe(false);
+    expect(await userCan(editor, 'create', { group: 'skillpod.io', resource: 'agentruns', namespace: nsA })).toBe(false);
   });
 });

@@ -1,9 +1,8 @@
 // The few writes the AgentRun controller makes, each idempotent: server-side apply of what may change, plain
 // deletes that treat "already gone" as done.
 import { createHash } from 'node:crypto';
+import { FIELD_MANAGER } from '../api/index.ts';
 import { isNotFound, type KubeHttp } from '../runtime/index.ts';
-
-export const FIELD_MANAGER = 'skillpod-operator';
 
 interface Named {
   apiVersion?: string;

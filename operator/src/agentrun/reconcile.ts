@@ -2,7 +2,7 @@
 // idempotent: running it twice, or after a crash at any line, converges on the same state.
 import { isDeepStrictEqual } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
-import { AGENTRUN, API_VERSION, parseAgentRun, type AgentRun } from '../api/index.ts';
+import { AGENTRUN, API_VERSION, FIELD_MANAGER, parseAgentRun, type AgentRun } from '../api/index.ts';
 import {
   ANNOTATION_DISABLED_SKILLS, ANNOTATION_GRANTS, EMPTY_SNAPSHOT, LABEL_RUN_UID, buildRunObjects, parseGrantSnapshot,
   type APIServerEndpoint, type GrantSnapshot, type RunObjects,
@@ -10,7 +10,7 @@ import {
 import type { Settings } from '../config/settings.ts';
 import type { EventRecorder } from '../events.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
-import { isAlreadyExists, isNotFound, type Informer, type KubeHttp, type KubeObject, type Logger, type Reconciler } from '../runtime/index.ts';
+import { classifyError, isAlreadyExists, isNotFound, type Informer, type KubeHttp, type KubeObject, type Logger, type Reconciler } from '../runtime/index.ts';
 import { skillPackReadiness } from '../skillpack/readiness.ts';
 import { setCondition, toRfc3339 } from '../status/conditions.ts';
 import type { Applier } from './kube-objects.ts';
@@ -50,10 +50,11 @@ export function agentRunReconciler(deps: AgentRunControllerDeps): Reconciler {
     const plan = planRun({ run, packs, grants: objects.skills, podProblem: objects.podProblem, pod, podLost, now: now(), podRetention: deps.settings.podRetention });
 
     // Nothing is granted while the run waits for its packs: grants exist only with (or just before) the pod.
-    if (plan.keepGrants && (pod || plan.createPod)) await grant(deps, run, objects);
+    if (plan.keepGrants && (pod || plan.createPod)) await refusalReported(deps, raw, 'GrantRefused', 'the run\'s permissions', () => grant(deps, run, objects));
     else if (!plan.keepGrants) await revoke(deps, run, objects);
     if (plan.createPod && objects.pod) {
-      const created = await createPodOnce(deps, run, objects.pod);
+      const podSpec = objects.pod;
+      const created = await refusalReported(deps, raw, 'PodRefused', 'the run\'s pod', () => createPodOnce(deps, run, podSpec));
       if (!created) return { requeue: true };
       Object.assign(plan.status, { podName: created.metadata?.name, serviceAccountName: objects.serviceAccount.metadata?.name, startTime: toRfc3339(now()) });
       deps.events.record(run, 'Normal', 'PodCreated', `created pod ${created.metadata?.name}`);
@@ -181,7 +182,7 @@ async function setFinalizer(deps: AgentRunControllerDeps, run: AgentRun, present
   const finalizers = present ? [...others, FINALIZER] : others;
   try {
     await deps.http.request({
-      method: 'PATCH', path: runPath(run.metadata.namespace ?? '', run.metadata.name ?? ''), contentType: 'application/merge-patch+json',
+      method: 'PATCH', path: runPath(run.metadata.namespace ?? '', run.metadata.name ?? ''), query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json',
       body: { metadata: { finalizers, resourceVersion: run.metadata.resourceVersion } },
     });
   } catch (err) {
@@ -199,7 +200,7 @@ async function createPodOnce(deps: AgentRunControllerDeps, run: AgentRun, pod: V
   const fresh = await deps.http.request<AgentRun>({ path: runPath(ns, run.metadata.name ?? '') });
   if (fresh.metadata.uid !== run.metadata.uid || fresh.status?.podName) return undefined;
   try {
-    return await deps.http.request<V1Pod>({ method: 'POST', path: `/api/v1/namespaces/${ns}/pods`, body: pod });
+    return await deps.http.request<V1Pod>({ method: 'POST', path: `/api/v1/namespaces/${ns}/pods`, query: { fieldManager: FIELD_MANAGER }, body: pod });
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
     const existing = await deps.http.request<V1Pod>({ path: `/api/v1/namespaces/${ns}/pods/${pod.metadata?.name}` });
@@ -216,7 +217,7 @@ async function syncGate(deps: AgentRunControllerDeps, pod: V1Pod, disabled: stri
   if ((pod.metadata?.annotations?.[ANNOTATION_DISABLED_SKILLS] ?? '') === value) return;
   await deps.http.request({
     method: 'PATCH', path: `/api/v1/namespaces/${pod.metadata?.namespace}/pods/${pod.metadata?.name}`,
-    contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } },
+    query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } },
   });
 }
 
@@ -231,17 +232,40 @@ async function writeStatus(deps: AgentRunControllerDeps, raw: KubeObject & Agent
   if (isDeepStrictEqual(status, raw.status ?? {})) return;
   await deps.http.request({
     method: 'PATCH', path: `${runPath(raw.metadata.namespace ?? '', raw.metadata.name ?? '')}/status`,
-    contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: raw.metadata.resourceVersion }, status },
+    query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json', body: { metadata: { resourceVersion: raw.metadata.resourceVersion }, status },
   });
 }
 
 async function reportInvalid(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, error: string, now: Date): Promise<void> {
+  if (await setNotReady(deps, raw, 'InvalidSpec', error, now)) deps.events.record(raw, 'Warning', 'InvalidSpec', error);
+}
+
+/**
+ * A write the API server refuses for a reason only a person can fix (a quota, Pod Security, RBAC the operator
+ * lacks, a webhook): said on the run as Ready=False with the server's message, then retried with backoff as any
+ * failure (the quota may free up). Without this the run would sit in Pending with nothing to tell why.
+ */
+async function refusalReported<T>(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, reason: string, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const info = classifyError(err);
+    if (info.kind === 'Forbidden' || info.kind === 'Invalid') {
+      const message = `the API server refused ${what}: ${info.message}`;
+      if (await setNotReady(deps, raw, reason, message, deps.now?.() ?? new Date())) deps.events.record(raw, 'Warning', reason, message);
+    }
+    throw err;
+  }
+}
+
+/** Sets Ready=False with this reason and message; false when it already said so (nothing written). */
+async function setNotReady(deps: AgentRunControllerDeps, raw: KubeObject & AgentRun, reason: string, message: string, now: Date): Promise<boolean> {
   const conditions = setCondition(raw.status?.conditions,
-    { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: error.slice(0, 1024), observedGeneration: raw.metadata.generation }, now);
-  if (isDeepStrictEqual(conditions, raw.status?.conditions)) return;
+    { type: 'Ready', status: 'False', reason, message: message.slice(0, 1024), observedGeneration: raw.metadata.generation }, now);
+  if (isDeepStrictEqual(conditions, raw.status?.conditions)) return false;
   await deps.http.request({
     method: 'PATCH', path: `${runPath(raw.metadata.namespace ?? '', raw.metadata.name ?? '')}/status`,
-    contentType: 'application/merge-patch+json', body: { status: { conditions, observedGeneration: raw.metadata.generation } },
+    query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json', body: { status: { conditions, observedGeneration: raw.metadata.generation } },
   });
-  deps.events.record(raw, 'Warning', 'InvalidSpec', error);
+  return true;
 }

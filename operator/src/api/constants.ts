@@ -29,6 +29,8 @@ export const SKILLPACK = {
 /** Labels on everything the operator creates (contract). */
 export const LABEL_MANAGED_BY = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY = 'skillpod';
+/** The field manager of every write the operator makes (server-side apply, status and metadata patches, creates). */
+export const FIELD_MANAGER = 'skillpod-operator';
 export const LABEL_PART_OF = 'app.kubernetes.io/part-of';
 export const LABEL_RUN = 'skillpod.io/run';
 export const LABEL_RUN_UID = 'skillpod.io/run-uid';

@@ -8,6 +8,9 @@ describe('loadSettings', () => {
     expect(s.leaderElect).toBe(false);
     expect(s.podRetention).toBe('keep');
     expect(s.defaultSkillResources.limits?.memory).toBe('256Mi');
+    // No client-side rate limit: API Priority and Fairness on the server is the protection (docs/operations.md).
+    expect(s.apiQps).toBe(0);
+    expect(s.apiBurst).toBe(10);
   });
 
   it.each([
@@ -16,6 +19,7 @@ describe('loadSettings', () => {
     { name: 'flag over environment', argv: ['--concurrency=3'], env: { SKILLPOD_CONCURRENCY: '7' }, want: { concurrency: 3 } },
     { name: 'namespace list', argv: ['--watch-namespaces', 'a, b,,c'], env: {}, want: { watchNamespaces: ['a', 'b', 'c'] } },
     { name: 'boolean', argv: [], env: { SKILLPOD_LEADER_ELECT: 'true' }, want: { leaderElect: true } },
+    { name: 'rate limit', argv: ['--api-qps=2.5', '--api-burst=5'], env: {}, want: { apiQps: 2.5, apiBurst: 5 } },
   ])('reads $name', ({ argv, env, want }) => {
     expect(loadSettings(argv, env)).toMatchObject(want);
   });
@@ -27,6 +31,9 @@ describe('loadSettings', () => {
     { argv: ['--default-skill-resources', '{"limits":{"cpu":"lots"}}'], mentions: ['Kubernetes quantity'] },
     { argv: ['--agent-uid', '1000', '--sidecar-uid', '1000'], mentions: ['--sidecar-uid', 'must differ from --agent-uid'] },
     { argv: ['--server-bind-address', 'localhost'], mentions: ['HOST:PORT'] },
+    { argv: ['--api-qps=-1'], mentions: ['--api-qps (SKILLPOD_API_QPS) = "-1"'] },
+    { argv: ['--api-qps=5', '--api-burst=0'], mentions: ['--api-burst (SKILLPOD_API_BURST) = "0"'] },
+    { argv: ['--api-burst=1.5'], mentions: ['--api-burst'] },
   ])('names the bad value in $argv', ({ argv, mentions }) => {
     let error: unknown;
     try {

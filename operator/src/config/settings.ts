@@ -29,7 +29,12 @@ export const settingsSchema = z.object({
   leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),
   shutdownGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
   resyncSeconds: z.coerce.number().int().min(10).max(86400).default(300),
-  apiQps: z.coerce.number().min(1).max(10000).default(100),
+  // client-go's QPS and Burst, except that 0 means no limit (client-go's 0 means its default of 5): the API server's
+  // Priority and Fairness protects it, and 429 + Retry-After is honoured either way (docs/operations.md).
+  apiQps: z.coerce.number().min(0).max(10000).default(0)
+    .describe('client-side limit on requests to the API server per second (client-go QPS); 0 means none. Watches are not limited'),
+  apiBurst: z.coerce.number().int().min(1).max(10000).default(10)
+    .describe('requests that may go at once before --api-qps applies (client-go Burst); only with --api-qps above 0'),
   // Testing only: the test node of docs/testing.md has no pod network, so its pods join the host network, and
   // the sidecars of packs with RBAC find the API server at this loopback address instead of the `kubernetes`
   // Service. Such pods fail the restricted Pod Security Standard; empty (the default) in every real cluster.

@@ -42,6 +42,9 @@ export class TerminalError extends Error {
 /** Maps an informer event to the keys to reconcile (e.g. a pod to its owning run). */
 export type KeyMapper<T> = (event: InformerEvent<T>) => string | Iterable<string> | undefined | null;
 
+/** How urgent the keys of an event are (higher runs first; default 0): see WorkQueue. */
+export type EventPriority<T> = (event: InformerEvent<T>) => number;
+
 export interface ControllerOptions {
   name: string;
   reconcile: Reconciler;
@@ -78,7 +81,7 @@ export class Controller {
   readonly #log: Logger;
   readonly #metrics: Metrics | undefined;
   readonly #clock: Clock;
-  readonly #sources: Array<{ informer: Informer<KubeObject>; map: KeyMapper<KubeObject> }> = [];
+  readonly #sources: Array<{ informer: Informer<KubeObject>; map: KeyMapper<KubeObject>; priority?: EventPriority<KubeObject> }> = [];
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
@@ -102,12 +105,16 @@ export class Controller {
   /**
    * Reconciles on events of `informer`. Without `map`, the key is the object's own key. Call before the manager
    * starts so that no event is missed; events that arrive before `start()` wait in the (paused) queue.
+   * `priority` ranks the keys of an event in the queue.
    */
-  watch<T extends KubeObject>(informer: Informer<T>, map?: KeyMapper<T>): this {
+  watch<T extends KubeObject>(informer: Informer<T>, map?: KeyMapper<T>, priority?: EventPriority<T>): this {
     const mapper = (map ?? ((e: InformerEvent<T>) => objectKey(e.object))) as KeyMapper<KubeObject>;
-    const source = { informer: informer as unknown as Informer<KubeObject>, map: mapper };
+    const source = {
+      informer: informer as unknown as Informer<KubeObject>, map: mapper,
+      ...(priority ? { priority: priority as unknown as EventPriority<KubeObject> } : {}),
+    };
     this.#sources.push(source);
-    informer.addHandler((event) => this.#enqueueMapped(source.map, event));
+    informer.addHandler((event) => this.#enqueueMapped(source, event));
     return this;
   }
 
@@ -128,8 +135,8 @@ export class Controller {
    * do on start), so that nothing known before leadership or before the handler was attached is left out.
    */
   start(): void {
-    for (const { informer, map } of this.#sources) {
-      for (const object of informer.store.list()) this.#enqueueMapped(map, { type: 'resync', object });
+    for (const source of this.#sources) {
+      for (const object of source.informer.store.list()) this.#enqueueMapped(source, { type: 'resync', object });
     }
     this.queue.start();
     this.#log.info({ workers: this.queue.concurrency }, 'controller started');
@@ -143,11 +150,12 @@ export class Controller {
     return result;
   }
 
-  #enqueueMapped(map: KeyMapper<KubeObject>, event: InformerEvent<KubeObject>): void {
-    const keys = map(event);
+  #enqueueMapped(source: { map: KeyMapper<KubeObject>; priority?: EventPriority<KubeObject> }, event: InformerEvent<KubeObject>): void {
+    const keys = source.map(event);
     if (keys === undefined || keys === null) return;
-    if (typeof keys === 'string') this.queue.add(keys);
-    else for (const k of keys) this.queue.add(k);
+    const priority = source.priority?.(event) ?? 0;
+    if (typeof keys === 'string') this.queue.add(keys, priority);
+    else for (const k of keys) this.queue.add(k, priority);
   }
 
   async #handle(task: QueueTask): Promise<QueueOutcome> {

@@ -11,5 +11,6 @@ export * from './logger.ts';
 export * from './manager.ts';
 export * from './metrics.ts';
 export * from './queue.ts';
+export * from './rate-limit.ts';
 export * from './resource.ts';
 export * from './server.ts';

@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import type { RateLimiter } from './rate-limit.ts';
 
 /**
  * Raw JSON requests to the API server with the kubeconfig's credentials, through client-node's own HTTP stack
@@ -14,6 +15,11 @@ import {
  *   built-in kinds into Date objects, so a cache fed from both would mix types);
  * - Leases, whose MicroTime fields the generated serializer does not round-trip.
  * Errors are `ApiException`s like those of the generated clients, so one classifier handles both.
+ *
+ * With a rate limiter (`--api-qps`), every `request` first waits for a token, as client-go's `Request.Do` does;
+ * watches (`stream`) do not, as client-go's `Request.Watch` does not ("we specifically don't want to rate limit
+ * watches"): a watch is one long request, and one queued behind a backlog of writes would leave a cache stale for
+ * as long as the backlog lasts. The relist after a broken watch is a `request`, and waits like any other.
  */
 
 export type QueryValue = string | number | boolean | undefined;
@@ -30,6 +36,19 @@ export interface KubeRequest {
   signal?: AbortSignal;
   /** Whole-request deadline for `request`; for `stream` only until the response headers arrive. */
   timeoutMs?: number;
+}
+
+export interface KubeHttpOptions {
+  /** Default whole-request deadline (`KubeRequest.timeoutMs`). */
+  defaultTimeoutMs?: number;
+  /** Client-side QPS/Burst limit on `request`; none by default. */
+  rateLimiter?: RateLimiter;
+  hooks?: KubeHttpHooks;
+}
+
+export interface KubeHttpHooks {
+  /** Seconds a request waited for the rate limiter (only with one), by HTTP method. */
+  rateLimited?(method: string, seconds: number): void;
 }
 
 export interface KubeStream {
@@ -50,12 +69,16 @@ export class KubeHttp {
   readonly #kc: KubeConfig;
   readonly #http = new IsomorphicFetchHttpLibrary();
   readonly #defaultTimeoutMs: number;
+  readonly #rateLimiter: RateLimiter | undefined;
+  readonly #hooks: KubeHttpHooks;
   /** A promise, so that requests made at once while it is being made all wait for the same one. */
   #shared: { key: string; dispatcher: Promise<Dispatcher>; created: number } | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: { defaultTimeoutMs?: number } = {}) {
+  constructor(kubeConfig: KubeConfig, options: KubeHttpOptions = {}) {
     this.#kc = kubeConfig;
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#rateLimiter = options.rateLimiter;
+    this.#hooks = options.hooks ?? {};
   }
 
   get kubeConfig(): KubeConfig {
@@ -64,6 +87,9 @@ export class KubeHttp {
 
   /** Sends a request and returns the parsed JSON body; throws `ApiException` on any status outside 2xx. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
+    // Before the deadline starts: time spent waiting for a token is the client's own queue, not the server's
+    // slowness (client-go throttles before it sets up the request timeout, for the same reason).
+    await this.#throttle(req);
     const signals = [AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs)];
     if (req.signal) signals.push(req.signal);
     const ctx = await this.#context(req, AbortSignal.any(signals));
@@ -73,7 +99,10 @@ export class KubeHttp {
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  /** Opens a streaming GET (a watch). Throws `ApiException` if the status is not 200. */
+  /**
+   * Opens a streaming GET (a watch). Throws `ApiException` if the status is not 200. Never waits for the rate
+   * limiter (see above).
+   */
   async stream(req: KubeRequest): Promise<KubeStream> {
     const abort = new AbortController();
     const connectTimeout = AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs);
@@ -95,6 +124,18 @@ export class KubeHttp {
       connectTimeout.removeEventListener('abort', onConnectTimeout);
       close();
       throw err;
+    }
+  }
+
+  /** Waits for a token of the rate limiter, if there is one; rejects if `req.signal` aborts meanwhile. */
+  async #throttle(req: KubeRequest): Promise<void> {
+    if (!this.#rateLimiter) return;
+    const started = performance.now();
+    try {
+      await this.#rateLimiter.wait(req.signal);
+    } finally {
+      // Aborted waits too, as client-go observes every wait.
+      this.#hooks.rateLimited?.(req.method ?? 'GET', (performance.now() - started) / 1000);
     }
   }
 

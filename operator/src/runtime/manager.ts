@@ -9,6 +9,7 @@ import { KubeHttp } from './kube-http.ts';
 import { LeaderElector } from './leader.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { Metrics } from './metrics.ts';
+import { TokenBucket } from './rate-limit.ts';
 import { collectionPath, type KubeObject } from './resource.ts';
 import { RuntimeServer } from './server.ts';
 
@@ -42,6 +43,11 @@ export interface ManagerOptions {
   leaderElection?: LeaderElectionConfig | false;
   /** How long in-flight reconciles may take to finish at shutdown. Default 30 s. */
   shutdownGraceMs?: number;
+  /**
+   * Client-side limit on requests to the API server, as client-go's QPS/Burst. Absent or qps 0: none (Priority and
+   * Fairness on the server is the real protection, and 429 + Retry-After is honoured either way).
+   */
+  apiRateLimit?: { qps: number; burst: number };
   /** Installs SIGTERM/SIGINT handlers that shut down cleanly (a second signal exits at once). Default false. */
   handleSignals?: boolean;
   clock?: Clock;
@@ -75,6 +81,7 @@ export class Manager {
 
   readonly #opts: ManagerOptions;
   readonly #clock: Clock;
+  readonly #leaseHttp: KubeHttp;
   readonly #informers: Array<Informer<KubeObject>> = [];
   readonly #controllers: Controller[] = [];
   readonly #runnables: Runnable[] = [];
@@ -91,7 +98,18 @@ export class Manager {
     this.#clock = options.clock ?? realClock;
     this.logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
-    this.http = new KubeHttp(options.kubeConfig);
+    const limit = options.apiRateLimit;
+    const limited = limit !== undefined && limit.qps > 0;
+    const client = () => new KubeHttp(options.kubeConfig, {
+      // Without a limit no limiter at all, so that no wait of zero is recorded either (as client-go).
+      ...(limited ? { rateLimiter: new TokenBucket({ ...limit, clock: this.#clock }) } : {}),
+      hooks: this.metrics.kubeHttpHooks(),
+    });
+    this.http = client();
+    // The Lease gets a client, and so a bucket, of its own, as in controller-runtime (its leader election makes its
+    // own clients from the config): in a shared bucket a renewal would queue behind a backlog of reconcile writes,
+    // and one held back past the renew deadline costs leadership.
+    this.#leaseHttp = limited && options.leaderElection ? client() : this.http;
     if (options.server) {
       this.server = new RuntimeServer({ ...options.server, metrics: this.metrics, logger: this.logger });
       this.server.addHealthCheck('ping', () => true);
@@ -169,7 +187,7 @@ export class Manager {
     }
     const identity = le.identity ?? `${hostname()}_${randomBytes(4).toString('hex')}`;
     this.#elector = new LeaderElector({
-      http: this.http,
+      http: this.#leaseHttp,
       namespace: le.namespace,
       name: le.name,
       identity,
@@ -243,6 +261,7 @@ export class Manager {
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.server?.close();
     await this.http.close();
+    if (this.#leaseHttp !== this.http) await this.#leaseHttp.close();
     this.#removeSignalHandlers();
     this.#state = 'stopped';
     const exit: ManagerExit = { reason, exitCode: exitCodeFor(reason), abandoned };

@@ -19,6 +19,7 @@ describe('Metrics', () => {
     hooks.queueLatency?.(0.001);
     hooks.workDuration?.(0.2);
     m.informerHooks('agentruns').restarted?.('quiet');
+    m.kubeHttpHooks().rateLimited?.('POST', 0.3);
     inflight = 1;
 
     const text = await m.text();
@@ -41,6 +42,9 @@ describe('Metrics', () => {
       'skillpod_informer_last_event_timestamp_seconds{informer="agentruns"} 1700000000',
       'skillpod_informer_restarts_total{informer="agentruns",reason="quiet"} 1',
       'leader_election_master_status{name="skillpod-operator"} 1',
+      'rest_client_rate_limiter_duration_seconds_count{verb="POST"} 1',
+      'rest_client_rate_limiter_duration_seconds_bucket{le="0.25",verb="POST"} 0',
+      'rest_client_rate_limiter_duration_seconds_bucket{le="0.5",verb="POST"} 1',
     ]) {
       expect(text).toContain(line);
     }

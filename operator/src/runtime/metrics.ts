@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InformerHooks } from './informer.ts';
+import type { KubeHttpHooks } from './kube-http.ts';
 import type { QueueHooks, QueueStats } from './queue.ts';
 
 /**
@@ -13,6 +14,8 @@ const RECONCILE_BUCKETS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75,
   2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
 ];
+/** As client-go's rest_client_rate_limiter_duration_seconds (k8s.io/component-base/metrics/prometheus/restclient). */
+const RATE_LIMITER_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0];
 /** prometheus.ExponentialBuckets(10e-9, 10, 12), as in controller-runtime's workqueue metrics. */
 const WORKQUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => Number((1e-8 * 10 ** i).toPrecision(1)));
 
@@ -50,6 +53,7 @@ export class Metrics {
   readonly workqueueWorkDuration: Histogram<'name' | 'controller'>;
 
   readonly informerRestarts: Counter<'informer' | 'reason'>;
+  readonly rateLimiterDuration: Histogram<'verb'>;
 
   readonly #queues = new Map<string, TrackedQueue>();
   readonly #informers = new Map<string, TrackedInformer>();
@@ -203,6 +207,14 @@ export class Metrics {
       labelNames: ['informer', 'reason'],
       registers,
     });
+    // client-go's name and buckets; its `host` label is left out (the operator talks to one API server).
+    this.rateLimiterDuration = new Histogram({
+      name: 'rest_client_rate_limiter_duration_seconds',
+      help: 'Client side rate limiter latency in seconds. Broken down by verb.',
+      labelNames: ['verb'],
+      buckets: RATE_LIMITER_BUCKETS,
+      registers,
+    });
     new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.',
@@ -234,6 +246,11 @@ export class Metrics {
 
   informerHooks(name: string): InformerHooks {
     return { restarted: (reason) => this.informerRestarts.inc({ informer: name, reason }) };
+  }
+
+  /** Hooks for the API client: time spent waiting for the client-side rate limiter (`--api-qps`), by HTTP method. */
+  kubeHttpHooks(): KubeHttpHooks {
+    return { rateLimited: (verb, seconds) => this.rateLimiterDuration.observe({ verb }, seconds) };
   }
 
   trackInformer(informer: TrackedInformer): void {

@@ -54,6 +54,41 @@ describe('WorkQueue', () => {
     expect(q.stats()).toMatchObject({ depth: 0, inflight: 0 });
   });
 
+  it('runs waiting keys by priority, first in first out within one; a higher add moves a waiting key forward', async () => {
+    const { q, calls } = setup(1);
+    q.add('busy');
+    for (const k of ['c1', 'c2', 'c3']) q.add(k);
+    q.add('end1', 1);
+    q.add('c2', 1); // raised while it waits
+    q.add('end1', 0); // a lower add never lowers it
+    q.add('end2', 1);
+    await settle();
+    for (let i = 0; i < 6; i++) {
+      calls[i]!.finish();
+      await settle();
+    }
+    expect(keys(calls)).toEqual(['busy', 'end1', 'c2', 'end2', 'c1', 'c3']);
+  });
+
+  it('remembers the priority of a key re-added while it runs', async () => {
+    const { q, calls } = setup(1);
+    q.add('a');
+    await settle();
+    q.add('b');
+    q.add('a', 5); // running: marked dirty at priority 5, so it re-runs before b
+    calls[0]!.finish();
+    await settle();
+    expect(keys(calls)).toEqual(['a', 'a']);
+    calls[1]!.finish();
+    await settle();
+    q.add('c');
+    q.add('b', 0);
+    calls[2]!.finish();
+    await settle();
+    // The priority was spent by the run: a plain add of the same key later waits its turn again.
+    expect(keys(calls)).toEqual(['a', 'a', 'b', 'c']);
+  });
+
   it('keeps adds before start and runs them once started', async () => {
     const clock = new FakeClock(0);
     const seen: string[] = [];

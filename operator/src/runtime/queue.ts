@@ -11,6 +11,9 @@ import { MAX_TIMER_MS, realClock, type Clock, type TimerHandle } from './clock.t
  *   that asked us to wait is not asked again by the same key before then;
  * - delayed adds (`addAfter`) keep the earliest deadline per key;
  * - at most `concurrency` handlers run at once (p-queue does the bounding);
+ * - keys wait in priority order, first in, first out within a priority: an add with a higher priority moves a
+ *   waiting key forward (a run whose agent has ended, so that its grants are revoked, need not wait behind a
+ *   thousand creations);
  * - a handler that throws is retried like a failure and never stops the others.
  */
 
@@ -85,6 +88,8 @@ export class WorkQueue {
   readonly #dirty = new Map<string, number>();
   /** Keys with a task waiting in p-queue. */
   readonly #queued = new Set<string>();
+  /** The highest priority asked for a dirty key since it was last handed to the handler. */
+  readonly #priority = new Map<string, number>();
   /** Keys being handled, with their start time and abort controller. */
   readonly #processing = new Map<string, { started: number; abort: AbortController }>();
   readonly #delayed = new Map<string, Delayed>();
@@ -119,9 +124,16 @@ export class WorkQueue {
     return this.#shuttingDown;
   }
 
-  /** Queues `key` now. Merges with a pending add; a running key runs again once it is done. */
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /**
+   * Queues `key` now, at `priority` (higher runs first; default 0). Merges with a pending add, keeping the higher
+   * priority; a running key runs again once it is done.
+   */
+  add(key: string, priority = 0): void {
+    if (this.#shuttingDown) return;
+    if (this.#dirty.has(key)) {
+      this.#raise(key, priority);
+      return;
+    }
     const wait = this.#heldFor(key);
     if (wait > 0) {
       this.addAfter(key, wait);
@@ -130,7 +142,16 @@ export class WorkQueue {
     // Counted only when not merged, as client-go's workqueue_adds_total does.
     this.#hooks.added?.();
     this.#dirty.set(key, this.#clock.now());
+    if (priority !== 0) this.#priority.set(key, priority);
     if (!this.#processing.has(key)) this.#enqueue(key);
+  }
+
+  /** A dirty key asked for again at `priority`: it keeps the higher one, and moves forward if it waits. */
+  #raise(key: string, priority: number): void {
+    if (priority <= (this.#priority.get(key) ?? 0)) return;
+    this.#priority.set(key, priority);
+    // Waiting in p-queue (a key leaves #queued the moment its task starts, so p-queue still holds it).
+    if (this.#queued.has(key)) this.#pq.setPriority(key, priority);
   }
 
   /** Queues `key` after `delayMs`. If the key already waits for an earlier deadline, that one stands. */
@@ -238,6 +259,7 @@ export class WorkQueue {
     this.#pq.clear();
     this.#queued.clear();
     this.#dirty.clear();
+    this.#priority.clear();
     if (this.#processing.size > 0) {
       let timer: TimerHandle | undefined;
       const graceOver = new Promise<void>((resolve) => {
@@ -255,7 +277,7 @@ export class WorkQueue {
   #enqueue(key: string): void {
     if (this.#queued.has(key) || this.#shuttingDown) return;
     this.#queued.add(key);
-    this.#pq.add(() => this.#process(key)).catch((err: unknown) => this.#onError?.(key, err));
+    this.#pq.add(() => this.#process(key), { id: key, priority: this.#priority.get(key) ?? 0 }).catch((err: unknown) => this.#onError?.(key, err));
   }
 
   async #process(key: string): Promise<void> {
@@ -264,6 +286,7 @@ export class WorkQueue {
     const now = this.#clock.now();
     const addedAt = this.#dirty.get(key) ?? now;
     this.#dirty.delete(key);
+    this.#priority.delete(key);
     const abort = new AbortController();
     this.#processing.set(key, { started: now, abort });
     this.#hooks.queueLatency?.((now - addedAt) / 1000);
@@ -293,6 +316,7 @@ export class WorkQueue {
         const wait = this.#heldFor(key);
         if (wait > 0) {
           this.#dirty.delete(key);
+          this.#priority.delete(key);
           this.addAfter(key, wait);
         } else {
           this.#enqueue(key);

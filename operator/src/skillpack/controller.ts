@@ -2,7 +2,7 @@
 // policy, and records an Event when readiness changes. AgentRuns read pack readiness from the same pure
 // function, so they never wait for this status to be written.
 import { isDeepStrictEqual } from 'node:util';
-import { API_VERSION, SKILLPACK, type SkillPack } from '../api/index.ts';
+import { API_VERSION, FIELD_MANAGER, SKILLPACK, type SkillPack } from '../api/index.ts';
 import type { EventRecorder } from '../events.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
 import type { Informer, KubeHttp, KubeObject, Reconciler } from '../runtime/index.ts';
@@ -34,6 +34,7 @@ export function skillPackReconciler(deps: SkillPackControllerDeps): Reconciler {
     await deps.http.request({
       method: 'PATCH',
       path: `${skillPackPath(name)}/status`,
+      query: { fieldManager: FIELD_MANAGER },
       contentType: 'application/merge-patch+json',
       body: { metadata: { resourceVersion: object.metadata.resourceVersion }, status: next },
     });

@@ -1,0 +1,91 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeHttp } from './kube-http.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** A rate limiter the test opens by hand: every `wait` is held until `release()`. */
+class GateLimiter implements RateLimiter {
+  readonly waits: Array<{ release: () => void; signal: AbortSignal | undefined }> = [];
+  wait(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise((resolve, reject) => {
+      signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+      this.waits.push({ release: resolve, signal });
+    });
+  }
+}
+
+// A plain HTTP server on loopback stands in for the API server: what is tested is when KubeHttp sends, not what
+// the server answers.
+describe('KubeHttp with a rate limiter', () => {
+  let server: Server | undefined;
+  let http: KubeHttp | undefined;
+  afterEach(async () => {
+    await http?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = http = undefined;
+  });
+
+  async function start(limiter: RateLimiter, observed: Array<[string, number]> = []): Promise<{ received: string[] }> {
+    const received: string[] = [];
+    server = createServer((req, res) => {
+      received.push(`${req.method} ${req.url}`);
+      if (req.url?.includes('watch=true')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write('{"type":"BOOKMARK","object":{}}\n');
+        return; // left open, as a watch
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"kind":"Status"}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    http = new KubeHttp(kc, { rateLimiter: limiter, hooks: { rateLimited: (verb, s) => observed.push([verb, s]) } });
+    return { received };
+  }
+
+  it('sends a request only once it has a token, and the wait does not count against its timeout', async () => {
+    const limiter = new GateLimiter();
+    const observed: Array<[string, number]> = [];
+    const { received } = await start(limiter, observed);
+    const answer = http!.request({ method: 'POST', path: '/api/v1/namespaces/a/configmaps', body: {}, timeoutMs: 100 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toEqual([]);
+    expect(limiter.waits).toHaveLength(1);
+    limiter.waits[0]!.release();
+    await expect(answer).resolves.toEqual({ kind: 'Status' });
+    expect(received).toEqual(['POST /api/v1/namespaces/a/configmaps']);
+    expect(observed).toHaveLength(1);
+    expect(observed[0]![0]).toBe('POST');
+    expect(observed[0]![1]).toBeGreaterThanOrEqual(0.25);
+  });
+
+  it('rejects, sending nothing, when the signal aborts while it waits', async () => {
+    const limiter = new GateLimiter();
+    const { received } = await start(limiter);
+    const abort = new AbortController();
+    const answer = http!.request({ path: '/api/v1/pods', signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 20));
+    const reason = new Error('stopping');
+    abort.abort(reason);
+    await expect(answer).rejects.toBe(reason);
+    await expect(http!.request({ path: '/api/v1/pods', signal: abort.signal })).rejects.toBe(reason);
+    expect(received).toEqual([]);
+  });
+
+  it('opens watches without waiting for a token (as client-go)', async () => {
+    const limiter = new GateLimiter();
+    const { received } = await start(limiter);
+    const stream = await http!.stream({ path: '/api/v1/pods', query: { watch: true } });
+    stream.close();
+    expect(received).toEqual(['GET /api/v1/pods?watch=true']);
+    expect(limiter.waits).toEqual([]);
+  });
+});
