@@ -281,7 +281,12 @@ interface Machine { cpus: number; model: string; memoryGiB: number; kernel: stri
 interface Report { date: string; machine: Machine; concurrency: number; kubelet: typeof KUBELET; results: Array<{ runs: number; operator: PhaseResult; floor: PhaseResult }> }
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(1)}×` : 'n/a');
+/** a / b, with enough digits to tell a small ratio from zero. */
+const ratio = (a: number, b: number) => {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return 'n/a';
+  const r = a / b;
+  return `${r >= 0.95 || r === 0 ? r.toFixed(1) : r.toPrecision(1)}×`;
+};
 const VERBS = ['create', 'apply', 'patch', 'update', 'delete', 'get', 'list', 'watch'];
 
 function beforeAfter(report: Report, before: Report | undefined): string[] {
@@ -354,8 +359,10 @@ function markdown(report: Report, before?: Report): string {
       `${fmt(a.operator.requestsTotal / a.runs)} to ${fmt(z.operator.requestsTotal / z.runs)}; peak RSS grows ${ratio(z.operator.peakRssMiB, a.operator.peakRssMiB)} ` +
       `(${fmt(a.operator.peakRssMiB, 0)} → ${fmt(z.operator.peakRssMiB, 0)} MiB); the time until everything is done grows ` +
       `${ratio(z.operator.allDoneSeconds, a.operator.allDoneSeconds)} (the floor's ${ratio(z.floor.allDoneSeconds, a.floor.allDoneSeconds)}). ` +
-      'Latencies grow with the size of the burst because every run arrives at once and waits in a first-in, first-out queue ' +
-      '(the floor\'s too): they measure throughput, not the cost of one run.');
+      'Create → pod latencies grow with the size of the burst because every run arrives at once and waits for a worker ' +
+      '(the floor\'s too): they measure throughput, not the cost of one run. Agent end → grants gone does not grow for the ' +
+      'operator, whose queue puts revocations ahead of creations (operator/src/agentrun/priority.ts); the floor\'s queue is ' +
+      'first in, first out, so its revocations wait behind the burst.');
     lines.push('');
   }
   lines.push('Operator, then the floor in the same run (times in seconds; "heap in use" is V8\'s at the end of the phase, garbage ' +
