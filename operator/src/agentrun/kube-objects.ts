@@ -2,7 +2,15 @@
 // deletes that treat "already gone" as done.
 import { createHash } from 'node:crypto';
 import { FIELD_MANAGER } from '../api/index.ts';
-import { isNotFound, type KubeHttp } from '../runtime/index.ts';
+import { isNotFound, RecentMap, type KubeHttp } from '../runtime/index.ts';
+
+/**
+ * Objects remembered as applied or deleted. Beyond it the oldest are forgotten (a forgotten one costs one no-op
+ * apply or one 404), so that the memory stays bounded over the life of the process: a run deleted while running
+ * has its objects collected by the garbage collector, and nothing else would ever clear their entries. About
+ * 200 bytes each; a run has four to eight objects, so 100,000 covers over 10,000 live runs.
+ */
+const REMEMBERED_OBJECTS = 100_000;
 
 interface Named {
   apiVersion?: string;
@@ -30,13 +38,13 @@ function pathOf(object: Named): string {
  * Server-side apply, skipped when this process already applied the very same object: at a thousand runs, a
  * resync would otherwise send thousands of no-op writes. Likewise a delete is skipped when this process already
  * deleted the object (or found it gone) and has not applied it since: every reconcile of a run without cluster
- * rules "deletes" its ClusterRole and ClusterRoleBinding, which never existed. The memory is per process, so a
- * restart re-applies and re-deletes once.
+ * rules "deletes" its ClusterRole and ClusterRoleBinding, which never existed. The memory is per process and
+ * bounded, so a restart (or an entry forgotten) re-applies and re-deletes once.
  */
 export class Applier {
   readonly #http: Pick<KubeHttp, 'request'>;
-  readonly #applied = new Map<string, string>();
-  readonly #deleted = new Set<string>();
+  readonly #applied = new RecentMap<string, string>(REMEMBERED_OBJECTS);
+  readonly #deleted = new RecentMap<string, true>(REMEMBERED_OBJECTS);
 
   constructor(http: Pick<KubeHttp, 'request'>) {
     this.#http = http;
@@ -68,6 +76,6 @@ export class Applier {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    this.#deleted.add(path);
+    this.#deleted.set(path, true);
   }
 }

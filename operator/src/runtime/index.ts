@@ -11,6 +11,7 @@ export * from './logger.ts';
 export * from './manager.ts';
 export * from './metrics.ts';
 export * from './queue.ts';
+export * from './recent.ts';
 export * from './rate-limit.ts';
 export * from './resource.ts';
 export * from './server.ts';
