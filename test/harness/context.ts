@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { eventually } from './eventually.ts';
 
 const run = promisify(execFile);
 
@@ -67,10 +68,17 @@ export const testCluster = {
   },
 
   /** A fresh namespace; `labels` can ask Pod Security admission to enforce a level. */
+  /**
+   * A new namespace, returned once kube-controller-manager has made its `default` ServiceAccount, as a cluster's
+   * namespace is ready for pods that name none. Usually within milliseconds; after kube-apiserver was restarted the
+   * controller's watch may take a few seconds to come back, and a test that raced it would fail for no fault of its own.
+   */
   async createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
     const core = this.kubeConfig().makeApiClient(CoreV1Api);
     const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-`, labels } } });
-    return ns.metadata!.name!;
+    const name = ns.metadata!.name!;
+    await eventually(() => core.readNamespacedServiceAccount({ namespace: name, name: 'default' }), 60_000, 100);
+    return name;
   },
 
   async deleteNamespace(name: string): Promise<void> {

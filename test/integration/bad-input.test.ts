@@ -64,7 +64,12 @@ it('keeps reconciling valid runs while fed random runs and packs', async () => {
         refused += 1; // the API server's schema and CEL rules said no, with a message: that is the point
       }
     }
-  }), { numRuns: 60 });
+  }), {
+    numRuns: 60,
+    // Random input is nearly always refused by the schema; one valid pair makes sure acceptance is exercised too.
+    examples: [[0, { description: 'valid', image: 'busybox', tools: [{ name: 'ls', command: ['ls'] }] },
+      { task: 'valid', agent: { image: 'agent:1' }, skills: [{ name: 'fuzz-good', enabled: true }] }]],
+  });
   expect(refused).toBeGreaterThan(0);
   expect(accepted).toBeGreaterThan(0);
 

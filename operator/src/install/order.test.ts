@@ -35,9 +35,10 @@ describe('renderedFromGrantPolicy', () => {
       'ValidatingAdmissionPolicy/skillpod-skillpack-grant-policy']);
     const allowed = (objects[2] as unknown as { spec: { variables: Array<{ name: string; expression: string }> } }).spec.variables.find((v) => v.name === 'allowed');
     expect(allowed?.expression).toBe("{'cluster_nodes': 'list', 'pods': 'get'}");
+    // In the order of the keys, as the chart renders it.
     expect((objects[0] as { rules?: unknown }).rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
       { apiGroups: [''], resources: ['nodes'], verbs: ['list'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['get'] },
     ]);
   });
 });

@@ -10,6 +10,7 @@
 // A unit test fails when the file and this renderer differ.
 import { stringify } from 'yaml';
 import { LIMITS } from '../api/constants.ts';
+import { matchConstraints } from './match-constraints.ts';
 
 /** How many distinct Secrets (ConfigMaps) a run may reference when its creator may get them by name only. */
 export const MAX_NAMED_SECRETS = 16;
@@ -82,7 +83,7 @@ function policy(check: Check): object {
     metadata: { name: `skillpod-agentrun-${check.name}`, labels: LABELS },
     spec: {
       failurePolicy: 'Fail',
-      matchConstraints: { resourceRules: [{ apiGroups: ['skillpod.io'], apiVersions: ['*'], resources: ['agentruns'], operations: ['CREATE', 'UPDATE'] }] },
+      matchConstraints: matchConstraints({ apiGroups: ['skillpod.io'], apiVersions: ['*'], resources: ['agentruns'], operations: ['CREATE', 'UPDATE'] }),
       variables: [
         ...check.variables,
         { name: 'all', expression: `variables.names.size() == 0 || ${target}.check('${check.verb}').allowed()` },

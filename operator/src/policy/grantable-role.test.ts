@@ -6,25 +6,28 @@ import { grantableClusterRole, grantableClusterRoleBinding, grantableRules } fro
 describe('grantableRules', () => {
   it.each<{ name: string; policy: GrantPolicy; want: unknown }>([
     { name: 'nothing grantable', policy: { rules: [], clusterRules: [] }, want: [] },
-    { name: 'same group and verbs share a rule', policy: { rules: [
+    { name: 'one rule per resource, in the order of the grant policy keys, verbs sorted', policy: { rules: [
       { apiGroups: [''], resources: ['services'], verbs: ['list', 'get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
-    ], clusterRules: [] }, want: [{ apiGroups: [''], resources: ['pods', 'services'], verbs: ['get', 'list'] }] },
+    ], clusterRules: [] }, want: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['services'], verbs: ['get', 'list'] },
+    ] },
     { name: 'verbs of one resource from several entries merge', policy: { rules: [
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] },
     ], clusterRules: [] }, want: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'patch'] }] },
-    { name: 'cluster rules are held too', policy: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
+    { name: 'cluster rules are held too (their keys sort first: cluster_…)', policy: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }],
       clusterRules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }] },
-    want: [{ apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get'] }] },
-    { name: 'groups and verb sets in a stable order', policy: { rules: [
+    want: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }, { apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+    { name: 'subresources and groups as the keys spell them', policy: { rules: [
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['watch'] },
       { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
     ], clusterRules: [] }, want: [
-      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      { apiGroups: [''], resources: ['pods'], verbs: ['watch'] },
       { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['watch'] },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
     ] },
   ])('$name', ({ policy, want }) => {
     expect(grantableRules(policy)).toEqual(want);

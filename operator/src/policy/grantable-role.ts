@@ -4,6 +4,7 @@
 // hand a pack's rules to a run, and no more. Namespaced entries are held in every namespace (a ClusterRoleBinding),
 // because runs live in every namespace; cluster entries are the same kind of rule. Pure.
 import type { V1ClusterRole, V1ClusterRoleBinding, V1PolicyRule } from '@kubernetes/client-node';
+import { grantPolicyData, parseGrantKey } from './configmap.ts';
 import type { GrantPolicy } from './grant-policy.ts';
 
 export const GRANTABLE_CLUSTER_ROLE = 'skillpod-operator-grantable';
@@ -16,36 +17,22 @@ export interface OperatorIdentity {
 export const DEFAULT_OPERATOR_IDENTITY: OperatorIdentity = { namespace: 'skillpod-system', serviceAccount: 'skillpod-operator' };
 
 const LABELS = { 'app.kubernetes.io/name': 'skillpod-operator', 'app.kubernetes.io/part-of': 'skillpod' };
-const ANNOTATIONS = { 'skillpod.io/rendered-from': 'the grant policy ConfigMap skillpod-grant-policy; do not edit by hand' };
+// The same text as the chart's (templates/grant-policy.yaml): `make install` and `helm install --take-ownership`
+// apply the same value, so they share the field instead of conflicting.
+const ANNOTATIONS = { 'skillpod.io/rendered-from': 'the grant policy (ConfigMap skillpod-grant-policy; with Helm, values.grantPolicy); do not edit by hand' };
 
 /**
- * One rule per (group, verbs) with its resources sorted, groups and verb sets in a stable order, so the same
- * policy always renders the same object (server-side apply then changes nothing).
+ * One rule per grant policy key (a resource of a group, cluster-scoped or not), in the order of the keys, with the
+ * verbs sorted: exactly what the chart renders from values.grantPolicy (templates/grant-policy.yaml), so that
+ * `make install` and `helm install --take-ownership` apply the same `rules` (an atomic list: server-side apply
+ * would otherwise see two managers disagree), and the same policy always renders the same object.
  */
 export function grantableRules(policy: GrantPolicy): V1PolicyRule[] {
-  const verbsOf = new Map<string, Set<string>>(); // "group\0resource" → verbs
-  for (const entry of [...policy.rules, ...policy.clusterRules]) {
-    for (const group of entry.apiGroups) {
-      for (const resource of entry.resources) {
-        const key = `${group}\0${resource}`;
-        const verbs = verbsOf.get(key) ?? new Set<string>();
-        for (const v of entry.verbs) verbs.add(v);
-        verbsOf.set(key, verbs);
-      }
-    }
-  }
-  const byGroupAndVerbs = new Map<string, { group: string; verbs: string[]; resources: string[] }>();
-  for (const [key, verbs] of verbsOf) {
-    const [group = '', resource = ''] = key.split('\0');
-    const sorted = [...verbs].sort();
-    const id = `${group}\0${sorted.join(',')}`;
-    const rule = byGroupAndVerbs.get(id) ?? { group, verbs: sorted, resources: [] };
-    rule.resources.push(resource);
-    byGroupAndVerbs.set(id, rule);
-  }
-  return [...byGroupAndVerbs.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, r]) => ({ apiGroups: [r.group], resources: r.resources.sort(), verbs: r.verbs }));
+  const data = grantPolicyData(policy);
+  return Object.keys(data).sort().map((key) => {
+    const { group, resource } = parseGrantKey(key)!;
+    return { apiGroups: [group], resources: [resource], verbs: [...new Set(data[key]!.split(','))].sort() };
+  });
 }
 
 export function grantableClusterRole(policy: GrantPolicy): V1ClusterRole {

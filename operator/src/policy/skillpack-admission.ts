@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { GRANT_POLICY_CONFIGMAP, grantPolicyData, parseGrantPolicyData } from './configmap.ts';
 import { NEVER_GRANTABLE_RESOURCES, NEVER_GRANTABLE_VERBS } from './grant-policy.ts';
+import { matchConstraints } from './match-constraints.ts';
 
 export const SKILLPACK_POLICY = 'skillpod-skillpack-grant-policy';
 const LABELS = { 'app.kubernetes.io/part-of': 'skillpod' };
@@ -51,7 +52,7 @@ export function skillPackAdmissionPolicy(data: Readonly<Record<string, string>> 
     metadata: { name: SKILLPACK_POLICY, labels: LABELS },
     spec: {
       failurePolicy: 'Fail',
-      matchConstraints: { resourceRules: [{ apiGroups: ['skillpod.io'], apiVersions: ['*'], resources: ['skillpacks'], operations: ['CREATE', 'UPDATE'] }] },
+      matchConstraints: matchConstraints({ apiGroups: ['skillpod.io'], apiVersions: ['*'], resources: ['skillpacks'], operations: ['CREATE', 'UPDATE'] }),
       variables: [
         { name: 'allowed', expression: celAllowlist(data) },
         { name: 'neverVerbs', expression: celList(NEVER_GRANTABLE_VERBS) },

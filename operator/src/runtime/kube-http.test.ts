@@ -89,3 +89,61 @@ describe('KubeHttp with a rate limiter', () => {
     expect(limiter.waits).toEqual([]);
   });
 });
+
+describe('KubeHttp authentication', () => {
+  let server: Server | undefined;
+  let http: KubeHttp | undefined;
+  afterEach(async () => {
+    await http?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = http = undefined;
+  });
+
+  it('sends the current user\'s token, the body and the query; a switch of user is seen at the next request', async () => {
+    const seen: Array<{ auth?: string; method?: string; url?: string; type?: string; body: string }> = [];
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ auth: req.headers.authorization, method: req.method, url: req.url, type: req.headers['content-type'], body });
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'a', token: 'token-a' }, { name: 'b', token: 'token-b' }],
+      contexts: [{ name: 'as-a', cluster: 'c', user: 'a' }, { name: 'as-b', cluster: 'c', user: 'b' }],
+      currentContext: 'as-a',
+    });
+    http = new KubeHttp(kc);
+    expect(await http.request({ method: 'PATCH', path: '/x', query: { fieldManager: 'm', skip: undefined }, body: { a: 1 }, contentType: 'application/merge-patch+json' })).toEqual({ ok: true });
+    await http.request({ path: '/y' });
+    kc.setCurrentContext('as-b');
+    await http.request({ path: '/z' });
+    expect(seen).toEqual([
+      { auth: 'Bearer token-a', method: 'PATCH', url: '/x?fieldManager=m', type: 'application/merge-patch+json', body: '{"a":1}' },
+      { auth: 'Bearer token-a', method: 'GET', url: '/y', type: undefined, body: '' },
+      { auth: 'Bearer token-b', method: 'GET', url: '/z', type: undefined, body: '' },
+    ]);
+  });
+
+  it('throws the API server\'s status as an ApiException with its headers', async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' })
+        .end('{"kind":"Status","code":429,"reason":"TooManyRequests","message":"slow down"}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
+    });
+    http = new KubeHttp(kc);
+    const err = await http.request({ path: '/busy' }).catch((e: unknown) => e) as { code: number; body: string; headers: Record<string, string> };
+    expect(err.code).toBe(429);
+    expect(err.headers['retry-after']).toBe('3');
+    expect(JSON.parse(err.body)).toMatchObject({ reason: 'TooManyRequests' });
+  });
+});

@@ -6,11 +6,12 @@ import {
   type KubeConfig,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { getGlobalDispatcher } from 'undici';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
- * Raw JSON requests to the API server with the kubeconfig's credentials, through client-node's own HTTP stack
- * (its undici, its TLS and auth handling). Used where the generated clients get in the way:
+ * Raw JSON requests to the API server with the kubeconfig's credentials, with client-node's TLS and auth handling
+ * on its undici. Used where the generated clients get in the way:
  * - lists and watches of any resource path, with JSON left as JSON (the generated clients turn timestamps of
  *   built-in kinds into Date objects, so a cache fed from both would mix types);
  * - Leases, whose MicroTime fields the generated serializer does not round-trip.
@@ -62,6 +63,8 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 const DISPATCHER_MAX_AGE_MS = 5 * 60_000;
 /** Idle keep-alive connections stay this long (undici's default, 4 s, closes and reopens them between bursts). */
 const KEEP_ALIVE_MS = 30_000;
+/** How long the authentication headers client-node computed serve requests before they are computed again. */
+const AUTH_MAX_AGE_MS = 10_000;
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -73,6 +76,8 @@ export class KubeHttp {
   readonly #hooks: KubeHttpHooks;
   /** A promise, so that requests made at once while it is being made all wait for the same one. */
   #shared: { key: string; dispatcher: Promise<Dispatcher>; created: number } | undefined;
+  /** Likewise, the authentication of the last AUTH_MAX_AGE_MS. */
+  #auth: { key: string; value: Promise<Authentication>; created: number } | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeHttpOptions = {}) {
     this.#kc = kubeConfig;
@@ -85,17 +90,29 @@ export class KubeHttp {
     return this.#kc;
   }
 
-  /** Sends a request and returns the parsed JSON body; throws `ApiException` on any status outside 2xx. */
+  /**
+   * Sends a request and returns the parsed JSON body; throws `ApiException` on any status outside 2xx. Goes by
+   * undici's `Dispatcher.request` on the shared keep-alive dispatcher, not by fetch: fetch's WHATWG streams and
+   * per-request Agent cost more CPU than the request itself (docs/benchmarks.md).
+   */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
     // Before the deadline starts: time spent waiting for a token is the client's own queue, not the server's
     // slowness (client-go throttles before it sets up the request timeout, for the same reason).
     await this.#throttle(req);
     const signals = [AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs)];
     if (req.signal) signals.push(req.signal);
-    const ctx = await this.#context(req, AbortSignal.any(signals));
-    const res = await this.#http.send(ctx).toPromise();
+    const url = this.#url(req);
+    const auth = await this.#authentication();
+    const dispatcher = auth.dispatcher ? await this.#share(auth.dispatcher) : getGlobalDispatcher();
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
+    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
+    const res = await dispatcher.request({
+      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
+      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      signal: AbortSignal.any(signals),
+    });
     const text = await res.body.text();
-    if (res.httpStatusCode < 200 || res.httpStatusCode > 299) throw apiException(res, text);
+    if (res.statusCode < 200 || res.statusCode > 299) throw new ApiException(res.statusCode, `HTTP ${res.statusCode}`, text, flatHeaders(res.headers));
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
@@ -139,12 +156,16 @@ export class KubeHttp {
     }
   }
 
-  async #context(req: KubeRequest, signal: AbortSignal): Promise<RequestContext> {
+  #url(req: KubeRequest): URL {
     const cluster = this.#kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), HttpMethod[req.method ?? 'GET']);
+    return url;
+  }
+
+  async #context(req: KubeRequest, signal: AbortSignal): Promise<RequestContext> {
+    const ctx = new RequestContext(this.#url(req).toString(), HttpMethod[req.method ?? 'GET']);
     ctx.setHeaderParam('Accept', 'application/json');
     if (req.body !== undefined) {
       ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
@@ -157,6 +178,31 @@ export class KubeHttp {
   }
 
   /**
+   * The headers that authenticate a request (bearer token from the kubeconfig, a token file or an exec plugin,
+   * basic auth, impersonation), as client-node's `applySecurityAuthentication` computes them, and the dispatcher
+   * it would use. client-node computes them anew for every request: it reads the CA, certificate and key files
+   * synchronously and builds a new undici Agent each time. Kept AUTH_MAX_AGE_MS instead, as client-go keeps a
+   * token file's contents for a minute: tokens are rotated long before they expire (the kubelet at 80% of their
+   * life), and a changed kubeconfig context or user is seen at once.
+   */
+  #authentication(): Promise<Authentication> {
+    const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
+    const now = Date.now();
+    const cached = this.#auth;
+    if (cached && cached.key === key && now - cached.created < AUTH_MAX_AGE_MS) return cached.value;
+    const value = (async () => {
+      const ctx = new RequestContext(this.#kc.getCurrentCluster()?.server ?? '', HttpMethod.GET);
+      await this.#kc.applySecurityAuthentication(ctx);
+      const dispatcher = ctx.getDispatcher();
+      return { headers: ctx.getHeaders(), ...(dispatcher ? { dispatcher } : {}) };
+    })();
+    this.#auth = { key, value, created: now };
+    // A failure (a token file unreadable, say) fails the requests waiting for it and is not remembered.
+    value.catch(() => { if (this.#auth?.value === value) this.#auth = undefined; });
+    return value;
+  }
+
+  /**
    * client-node makes a new undici Agent for every request (applySecurityAuthentication), so every request would
    * pay a TCP and TLS handshake: at a thousand runs that was most of the operator's CPU. Instead one Agent serves
    * every request (keep-alive, one pool per server) while the kubeconfig's cluster and user stay the same; after
@@ -165,7 +211,11 @@ export class KubeHttp {
    */
   async #shareDispatcher(ctx: RequestContext): Promise<void> {
     const fresh = ctx.getDispatcher();
-    if (!fresh) return;
+    if (fresh) ctx.setDispatcher(await this.#share(fresh));
+  }
+
+  /** The shared dispatcher, made (again) from `fresh` when there is none, the user changed, or it is too old. */
+  async #share(fresh: Dispatcher): Promise<Dispatcher> {
     const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
     const now = Date.now();
     let shared = this.#shared;
@@ -178,7 +228,7 @@ export class KubeHttp {
       dispatcher.catch(() => { if (this.#shared?.dispatcher === dispatcher) this.#shared = undefined; });
     }
     // `fresh` never connected: it holds nothing, and closing it would only cost an error object. Left to the GC.
-    ctx.setDispatcher(await shared.dispatcher);
+    return await shared.dispatcher;
   }
 
   /**
@@ -204,6 +254,18 @@ export class KubeHttp {
     this.#shared = undefined;
     await shared?.dispatcher.then((d) => d.destroy()).catch(() => undefined);
   }
+}
+
+interface Authentication {
+  headers: Record<string, string>;
+  dispatcher?: Dispatcher;
+}
+
+/** undici's response headers (a repeated header is an array) as ApiException wants them. */
+function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+  return flat;
 }
 
 function apiException(res: ResponseContext, text: string): ApiException<string> {
