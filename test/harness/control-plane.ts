@@ -144,9 +144,21 @@ export class ControlPlane {
     await this.writePidFile();
   }
 
+  /**
+   * Restarts kube-apiserver, then kube-controller-manager: seen after a restart in the middle of a suite, the
+   * controller manager's service-account controller did not make a new namespace's `default` ServiceAccount for
+   * over a minute, so later test files would inherit a half-working control plane. What is under test is the
+   * operator's recovery, not kube-controller-manager's.
+   */
   async restartApiServer(): Promise<void> {
     await this.stopApiServer();
     await this.startApiServer();
+    const kcm = this.processes.get('kube-controller-manager');
+    if (kcm) {
+      await stopProcessGroup(kcm.pid);
+      this.processes.delete('kube-controller-manager');
+      await this.startControllerManager();
+    }
   }
 
   private async startControllerManager(): Promise<void> {

@@ -19,14 +19,15 @@ class GateLimiter implements RateLimiter {
 
 // A plain HTTP server on loopback stands in for the API server: what is tested is when KubeHttp sends, not what
 // the server answers.
+let server: Server | undefined;
+let http: KubeHttp | undefined;
+afterEach(async () => {
+  await http?.close();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  server = http = undefined;
+});
+
 describe('KubeHttp with a rate limiter', () => {
-  let server: Server | undefined;
-  let http: KubeHttp | undefined;
-  afterEach(async () => {
-    await http?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = http = undefined;
-  });
 
   async function start(limiter: RateLimiter, observed: Array<[string, number]> = []): Promise<{ received: string[] }> {
     const received: string[] = [];
@@ -91,13 +92,6 @@ describe('KubeHttp with a rate limiter', () => {
 });
 
 describe('KubeHttp authentication', () => {
-  let server: Server | undefined;
-  let http: KubeHttp | undefined;
-  afterEach(async () => {
-    await http?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    server = http = undefined;
-  });
 
   it('sends the current user\'s token, the body and the query; a switch of user is seen at the next request', async () => {
     const seen: Array<{ auth?: string; method?: string; url?: string; type?: string; body: string }> = [];

@@ -164,15 +164,17 @@ export class KubeHttp {
     return url;
   }
 
+  /** client-node's request context for its fetch (watches), with the same authentication and shared dispatcher. */
   async #context(req: KubeRequest, signal: AbortSignal): Promise<RequestContext> {
     const ctx = new RequestContext(this.#url(req).toString(), HttpMethod[req.method ?? 'GET']);
+    const auth = await this.#authentication();
+    for (const [name, value] of Object.entries(auth.headers)) ctx.setHeaderParam(name, value);
     ctx.setHeaderParam('Accept', 'application/json');
     if (req.body !== undefined) {
       ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
       ctx.setBody(JSON.stringify(req.body));
     }
-    await this.#kc.applySecurityAuthentication(ctx);
-    await this.#shareDispatcher(ctx);
+    if (auth.dispatcher) ctx.setDispatcher(await this.#share(auth.dispatcher));
     ctx.setSignal(signal);
     return ctx;
   }
@@ -206,15 +208,9 @@ export class KubeHttp {
    * client-node makes a new undici Agent for every request (applySecurityAuthentication), so every request would
    * pay a TCP and TLS handshake: at a thousand runs that was most of the operator's CPU. Instead one Agent serves
    * every request (keep-alive, one pool per server) while the kubeconfig's cluster and user stay the same; after
-   * DISPATCHER_MAX_AGE_MS a new one takes over, so certificate files rewritten in place are read again. Headers
-   * (tokens) are still applied per request; the Agent client-node made for this request is never used.
+   * DISPATCHER_MAX_AGE_MS a new one takes over, so certificate files rewritten in place are read again. The Agent
+   * client-node made (`fresh`) only tells which kind to make, and is never used.
    */
-  async #shareDispatcher(ctx: RequestContext): Promise<void> {
-    const fresh = ctx.getDispatcher();
-    if (fresh) ctx.setDispatcher(await this.#share(fresh));
-  }
-
-  /** The shared dispatcher, made (again) from `fresh` when there is none, the user changed, or it is too old. */
   async #share(fresh: Dispatcher): Promise<Dispatcher> {
     const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
     const now = Date.now();
