@@ -1,16 +1,32 @@
 // Adds up every suite's results into one closing line, `N passed, N failed`. A suite that left no report, a
 // failed global setup, or a skipped test counts as a failure: nothing may pass by not running.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+
+interface VitestAssertion {
+  fullName: string;
+  status: string;
+  failureMessages?: string[];
+}
+
+interface VitestFileResult {
+  name: string;
+  status: 'failed' | 'passed';
+  message: string;
+  assertionResults: VitestAssertion[];
+}
 
 interface VitestReport {
   success: boolean;
   numPassedTests: number;
-  numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
-  numFailedTestSuites: number;
-  numTotalTests: number;
+  testResults: VitestFileResult[];
+}
+
+/** The first line of a failure, enough to tell which check broke when only the tail of the log is kept. */
+function firstLine(text: string | undefined): string {
+  return (text ?? '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
 }
 
 const dir = process.argv[2] ?? '.test-results';
@@ -24,21 +40,28 @@ for (const file of ['vitest.json', 'vitest-e2e.json']) {
   if (existsSync(vitestFile)) {
     const report = JSON.parse(readFileSync(vitestFile, 'utf8')) as VitestReport;
     passed += report.numPassedTests;
-    failed += report.numFailedTests;
     const skipped = report.numPendingTests + report.numTodoTests;
     if (skipped > 0) {
       failed += skipped;
       problems.push(`vitest: ${skipped} skipped or todo tests count as failed`);
     }
-    if (report.numFailedTestSuites > 0) {
-      // Files that failed without a failing test (import or hook errors) add to the count; others are counted above.
-      if (report.numFailedTests === 0) failed += report.numFailedTestSuites;
-      problems.push(`vitest: ${report.numFailedTestSuites} test files failed (failing tests, or setup and import errors)`);
+    let failedHere = 0;
+    for (const fileResult of report.testResults) {
+      const path = relative(process.cwd(), fileResult.name);
+      const failures = fileResult.assertionResults.filter((a) => a.status === 'failed');
+      for (const failure of failures) {
+        problems.push(`FAIL ${path} > ${failure.fullName}: ${firstLine(failure.failureMessages?.[0])}`);
+      }
+      // A file can fail with no failing test (an import error, a hook that threw): it counts once.
+      const fileFailure = fileResult.status === 'failed' && failures.length === 0 ? 1 : 0;
+      if (fileFailure) problems.push(`FAIL ${path} (outside any test): ${firstLine(fileResult.message)}`);
+      failedHere += failures.length + fileFailure;
     }
-    if (!report.success && report.numFailedTests === 0 && report.numFailedTestSuites === 0) {
-      failed += 1;
-      problems.push('vitest: the run failed outside any test (global setup?)');
+    if (!report.success && failedHere === 0) {
+      failedHere = 1;
+      problems.push(`vitest: ${file} reports a failed run outside any file (global setup?)`);
     }
+    failed += failedHere;
   } else {
     failed += 1;
     problems.push(`vitest: no report at ${vitestFile} (the run did not finish)`);
@@ -59,7 +82,7 @@ if (existsSync(goFile)) {
       continue;
     }
     if (event.Action === 'pass') { passed += 1; goTests += 1; }
-    else if (event.Action === 'fail') { failed += 1; goTests += 1; }
+    else if (event.Action === 'fail') { failed += 1; goTests += 1; problems.push(`FAIL go ${event.Package} ${event.Test}`); }
     else if (event.Action === 'skip') { failed += 1; problems.push(`go: ${event.Test} skipped`); }
   }
   if (goTests === 0) {

@@ -14,7 +14,7 @@ import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts'
 import { celAllowlist } from '../../operator/src/policy/skillpack-admission.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
-import { unenforcePolicy } from './trust-support.ts';
+import { unenforceGrantPolicy } from './trust-support.ts';
 import { statusCode } from '../harness/kube.ts';
 import {
   chartDir, describeObject, fullValuesFile, helm, helmOk, kubectl, parseObjects, render, repoRoot, type KubeObject,
@@ -277,7 +277,7 @@ describe('chart: on the control plane', () => {
       // Every switch widens the grant policy for the kube-operator pack. A dry run stores nothing, so the pack meets
       // the admission policy installed (the default one), not the widened one rendered beside it: that one stands
       // aside meanwhile (a real install applies the policy first, then the pack: docs/recipes.md).
-      const restore = args === full ? await unenforcePolicy('skillpod-skillpack-grant-policy') : undefined;
+      const restore = args === full ? await unenforceGrantPolicy() : undefined;
       try {
         await eventually(async () => {
           const result = await kubectl(['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=chart-dry-run', '-f', '-'], text);

@@ -10,7 +10,7 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, can, condition, createRun, deletePack, getRun, podOf, statusCode } from '../harness/kube.ts';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, startOperator, type TestOperator } from '../harness/operator.ts';
-import { admission, core, GRANT_POLICY, OPERATOR_USER, patchGrantPolicy, rbac, reinstall, unenforcePolicy, userCan } from './trust-support.ts';
+import { admission, core, GRANT_POLICY, OPERATOR_USER, patchGrantPolicy, rbac, reinstall, unenforceGrantPolicy, userCan } from './trust-support.ts';
 
 const custom = testCluster.kubeConfig().makeApiClient(CustomObjectsApi);
 const SKILLPACKS = { group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks' };
@@ -61,7 +61,7 @@ describe('the grant policy', () => {
 
   it('is enforced by the operator when the admission policy is missing: Ready=False naming the rule, and nothing granted', async () => {
     // The API server's check out of the way (as if its policy were missing): the operator's is what remains.
-    const rebind = await unenforcePolicy('skillpod-skillpack-grant-policy');
+    const rebind = await unenforceGrantPolicy();
     try {
       await eventually(async () => expect(await statusCode(custom.createClusterCustomObject({ ...SKILLPACKS, body: {
         apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: 'gp-secrets' },

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  AdmissionregistrationV1Api, ApiException, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig,
+  AdmissionregistrationV1Api, ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig,
 } from '@kubernetes/client-node';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -130,12 +130,25 @@ export async function reinstall(): Promise<void> {
   await install(testCluster.kubeConfig(), { root: repoRoot, skillPacks: false });
 }
 
-/** Stops an admission policy binding from refusing anything (validationActions: Audit); returns the undo. */
-export async function unenforcePolicy(name: string): Promise<() => Promise<void>> {
+/**
+ * Stops the SkillPack admission policy from refusing anything (its binding's validationActions: Audit); returns the
+ * undo, which waits until the API server refuses again. Bindings reach the admission plugin through an informer and
+ * a refresh loop of its own, so a test that ran right after the undo could still meet the Audit binding.
+ */
+export async function unenforceGrantPolicy(): Promise<() => Promise<void>> {
+  const name = 'skillpod-skillpack-grant-policy';
   const actions = (await admission.readValidatingAdmissionPolicyBinding({ name })).spec?.validationActions ?? ['Deny'];
   await admission.patchValidatingAdmissionPolicyBinding({ name, body: [{ op: 'replace', path: '/spec/validationActions', value: ['Audit'] }] });
   return async () => {
     await admission.patchValidatingAdmissionPolicyBinding({ name, body: [{ op: 'replace', path: '/spec/validationActions', value: actions }] });
+    if (!actions.includes('Deny')) return;
+    // A dry run stores nothing: secrets are in no grant policy, so the policy refuses this once it is back.
+    const custom = admin.makeApiClient(CustomObjectsApi);
+    await refusedEventually(() => custom.createClusterCustomObject({ group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks', dryRun: 'All', body: {
+      apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: 'probe-grant-policy-enforced' },
+      spec: { description: 'probe', image: 'busybox:1.36', tools: [{ name: 'ls', command: ['ls'] }],
+        rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
+    } }), /grant policy/);
   };
 }
 

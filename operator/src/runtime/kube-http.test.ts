@@ -1,6 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, type User } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeHttp } from './kube-http.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -27,11 +30,25 @@ afterEach(async () => {
   server = http = undefined;
 });
 
+/** Starts the stand-in API server; returns a kubeconfig for it with one context per user (`as-<name>`), the first current. */
+async function listen(handler: RequestListener, users: User[] = [{ name: 'u' }]): Promise<KubeConfig> {
+  server = createServer(handler);
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users,
+    contexts: users.map((user) => ({ name: `as-${user.name}`, cluster: 'c', user: user.name })),
+    currentContext: `as-${users[0]!.name}`,
+  });
+  return kc;
+}
+
 describe('KubeHttp with a rate limiter', () => {
 
   async function start(limiter: RateLimiter, observed: Array<[string, number]> = []): Promise<{ received: string[] }> {
     const received: string[] = [];
-    server = createServer((req, res) => {
+    const kc = await listen((req, res) => {
       received.push(`${req.method} ${req.url}`);
       if (req.url?.includes('watch=true')) {
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -39,14 +56,6 @@ describe('KubeHttp with a rate limiter', () => {
         return; // left open, as a watch
       }
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"kind":"Status"}');
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
     });
     http = new KubeHttp(kc, { rateLimiter: limiter, hooks: { rateLimited: (verb, s) => observed.push([verb, s]) } });
     return { received };
@@ -95,22 +104,14 @@ describe('KubeHttp authentication', () => {
 
   it('sends the current user\'s token, the body and the query; a switch of user is seen at the next request', async () => {
     const seen: Array<{ auth?: string; method?: string; url?: string; type?: string; body: string }> = [];
-    server = createServer((req, res) => {
+    const kc = await listen((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         seen.push({ auth: req.headers.authorization, method: req.method, url: req.url, type: req.headers['content-type'], body });
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
       });
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'a', token: 'token-a' }, { name: 'b', token: 'token-b' }],
-      contexts: [{ name: 'as-a', cluster: 'c', user: 'a' }, { name: 'as-b', cluster: 'c', user: 'b' }],
-      currentContext: 'as-a',
-    });
+    }, [{ name: 'a', token: 'token-a' }, { name: 'b', token: 'token-b' }]);
     http = new KubeHttp(kc);
     expect(await http.request({ method: 'PATCH', path: '/x', query: { fieldManager: 'm', skip: undefined }, body: { a: 1 }, contentType: 'application/merge-patch+json' })).toEqual({ ok: true });
     await http.request({ path: '/y' });
@@ -124,20 +125,52 @@ describe('KubeHttp authentication', () => {
   });
 
   it('throws the API server\'s status as an ApiException with its headers', async () => {
-    server = createServer((_req, res) => {
+    const kc = await listen((_req, res) => {
       res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' })
         .end('{"kind":"Status","code":429,"reason":"TooManyRequests","message":"slow down"}');
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
     });
     http = new KubeHttp(kc);
     const err = await http.request({ path: '/busy' }).catch((e: unknown) => e) as { code: number; body: string; headers: Record<string, string> };
     expect(err.code).toBe(429);
     expect(err.headers['retry-after']).toBe('3');
     expect(JSON.parse(err.body)).toMatchObject({ reason: 'TooManyRequests' });
+  });
+});
+
+describe('KubeHttp with an exec credential plugin', () => {
+
+  it('computes refused credentials anew and retries once when a token it kept has expired', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kube-http-exec-'));
+    try {
+      // The plugin prints the token in `token` with an expiry one second ahead; the server takes only `accepted`.
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, 'first');
+      const plugin = join(dir, 'plugin.sh');
+      writeFileSync(plugin, `#!/bin/sh
+exp=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%SZ)
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}' "$(cat ${tokenFile})" "$exp"
+`, { mode: 0o755 });
+      let accepted = 'first';
+      const seen: string[] = [];
+      const kc = await listen((req, res) => {
+        seen.push(req.headers.authorization ?? '');
+        const ok = req.headers.authorization === `Bearer ${accepted}`;
+        res.writeHead(ok ? 200 : 401, { 'Content-Type': 'application/json' }).end(ok ? '{"ok":true}' : '{"kind":"Status","code":401}');
+      }, [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } }]);
+      http = new KubeHttp(kc);
+      expect(await http.request({ path: '/a' })).toEqual({ ok: true });
+      // The token rotates and the old one expires, while KubeHttp still keeps the headers it computed.
+      writeFileSync(tokenFile, 'second');
+      accepted = 'second';
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect(await http.request({ path: '/b' })).toEqual({ ok: true });
+      expect(seen).toEqual(['Bearer first', 'Bearer first', 'Bearer second']);
+      // A token the server refuses outright is refused once more, not retried without end.
+      accepted = 'nobody';
+      await expect(http.request({ path: '/c' })).rejects.toMatchObject({ code: 401 });
+      expect(seen).toHaveLength(5);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import {
   type KubeConfig,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import { getGlobalDispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher as UndiciDispatcher } from 'undici';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
@@ -102,18 +102,31 @@ export class KubeHttp {
     const signals = [AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs)];
     if (req.signal) signals.push(req.signal);
     const url = this.#url(req);
-    const auth = await this.#authentication();
-    const dispatcher = auth.dispatcher ? await this.#share(auth.dispatcher) : getGlobalDispatcher();
-    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
-    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
-    const res = await dispatcher.request({
-      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      signal: AbortSignal.any(signals),
-    });
+    const signal = AbortSignal.any(signals);
+    let auth = await this.#authentication();
+    let res = await this.#send(url, req, auth, signal);
+    if (res.statusCode === 401 && auth.reused) {
+      // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
+      // client-go's exec authenticator refreshes on a 401.
+      await res.body.dump();
+      this.#forgetAuthentication(auth);
+      auth = await this.#authentication();
+      res = await this.#send(url, req, auth, signal);
+    }
     const text = await res.body.text();
     if (res.statusCode < 200 || res.statusCode > 299) throw new ApiException(res.statusCode, `HTTP ${res.statusCode}`, text, flatHeaders(res.headers));
     return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  async #send(url: URL, req: KubeRequest, auth: Authentication, signal: AbortSignal): Promise<UndiciDispatcher.ResponseData> {
+    const dispatcher = auth.dispatcher ? await this.#share(auth.dispatcher) : getGlobalDispatcher();
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
+    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
+    return await dispatcher.request({
+      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
+      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      signal,
+    });
   }
 
   /**
@@ -125,7 +138,7 @@ export class KubeHttp {
     const connectTimeout = AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs);
     const signals = [abort.signal];
     if (req.signal) signals.push(req.signal);
-    const ctx = await this.#context(req, AbortSignal.any(signals));
+    const { ctx, auth } = await this.#context(req, AbortSignal.any(signals));
     const onConnectTimeout = (): void => abort.abort(connectTimeout.reason);
     connectTimeout.addEventListener('abort', onConnectTimeout, { once: true });
     // Aborting drops the stream's connection (a half-read response cannot go back to the pool).
@@ -133,7 +146,11 @@ export class KubeHttp {
     try {
       const res = await this.#http.send(ctx).toPromise();
       connectTimeout.removeEventListener('abort', onConnectTimeout);
-      if (res.httpStatusCode !== 200) throw apiException(res, await res.body.text());
+      if (res.httpStatusCode !== 200) {
+        // The watch is retried by its informer: with credentials computed anew if these were refused.
+        if (res.httpStatusCode === 401) this.#forgetAuthentication(auth);
+        throw apiException(res, await res.body.text());
+      }
       const body = res.body.stream();
       if (!body) throw new Error(`empty response body from ${req.path}`);
       return { body, close };
@@ -165,7 +182,7 @@ export class KubeHttp {
   }
 
   /** client-node's request context for its fetch (watches), with the same authentication and shared dispatcher. */
-  async #context(req: KubeRequest, signal: AbortSignal): Promise<RequestContext> {
+  async #context(req: KubeRequest, signal: AbortSignal): Promise<{ ctx: RequestContext; auth: UsedAuthentication }> {
     const ctx = new RequestContext(this.#url(req).toString(), HttpMethod[req.method ?? 'GET']);
     const auth = await this.#authentication();
     for (const [name, value] of Object.entries(auth.headers)) ctx.setHeaderParam(name, value);
@@ -176,7 +193,7 @@ export class KubeHttp {
     }
     if (auth.dispatcher) ctx.setDispatcher(await this.#share(auth.dispatcher));
     ctx.setSignal(signal);
-    return ctx;
+    return { ctx, auth };
   }
 
   /**
@@ -187,12 +204,14 @@ export class KubeHttp {
    * token file's contents for a minute: tokens are rotated long before they expire (the kubelet at 80% of their
    * life), and a changed kubeconfig context or user is seen at once.
    */
-  #authentication(): Promise<Authentication> {
+  async #authentication(): Promise<UsedAuthentication> {
     const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
     const now = Date.now();
     const cached = this.#auth;
-    if (cached && cached.key === key && now - cached.created < AUTH_MAX_AGE_MS) return cached.value;
-    const value = (async () => {
+    if (cached && cached.key === key && now - cached.created < AUTH_MAX_AGE_MS) {
+      return { ...(await cached.value), reused: true, source: cached.value };
+    }
+    const value = (async (): Promise<Authentication> => {
       const ctx = new RequestContext(this.#kc.getCurrentCluster()?.server ?? '', HttpMethod.GET);
       await this.#kc.applySecurityAuthentication(ctx);
       const dispatcher = ctx.getDispatcher();
@@ -201,7 +220,12 @@ export class KubeHttp {
     this.#auth = { key, value, created: now };
     // A failure (a token file unreadable, say) fails the requests waiting for it and is not remembered.
     value.catch(() => { if (this.#auth?.value === value) this.#auth = undefined; });
-    return value;
+    return { ...(await value), reused: false, source: value };
+  }
+
+  /** Drops the kept authentication if it is still the one `used` came from (a request beside it may have renewed it). */
+  #forgetAuthentication(used: UsedAuthentication): void {
+    if (this.#auth?.value === used.source) this.#auth = undefined;
   }
 
   /**
@@ -255,6 +279,12 @@ export class KubeHttp {
 interface Authentication {
   headers: Record<string, string>;
   dispatcher?: Dispatcher;
+}
+
+interface UsedAuthentication extends Authentication {
+  /** Taken from what an earlier request computed, rather than computed for this one. */
+  reused: boolean;
+  source: Promise<Authentication>;
 }
 
 /** undici's response headers (a repeated header is an array) as ApiException wants them. */
