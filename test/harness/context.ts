@@ -67,17 +67,20 @@ export const testCluster = {
     return configFor({ name: 'token-user', token });
   },
 
-  /** A fresh namespace; `labels` can ask Pod Security admission to enforce a level. */
   /**
-   * A new namespace, returned once kube-controller-manager has made its `default` ServiceAccount, as a cluster's
-   * namespace is ready for pods that name none. Usually within milliseconds; after kube-apiserver was restarted the
-   * controller's watch may take a few seconds to come back, and a test that raced it would fail for no fault of its own.
+   * A new namespace (`labels` can ask Pod Security admission to enforce a level), returned once
+   * kube-controller-manager has made its `default` ServiceAccount and its `kube-root-ca.crt`, as a cluster's namespace
+   * is ready for pods. Usually within milliseconds; after kube-apiserver was restarted the controllers' watches may
+   * take a few seconds to come back, and a test that raced them would fail for no fault of its own.
    */
   async createNamespace(prefix: string, labels: Record<string, string> = {}): Promise<string> {
     const core = this.kubeConfig().makeApiClient(CoreV1Api);
     const ns = await core.createNamespace({ body: { metadata: { generateName: `${prefix}-`, labels } } });
     const name = ns.metadata!.name!;
-    await eventually(() => core.readNamespacedServiceAccount({ namespace: name, name: 'default' }), 60_000, 100);
+    await eventually(async () => {
+      await core.readNamespacedServiceAccount({ namespace: name, name: 'default' });
+      await core.readNamespacedConfigMap({ namespace: name, name: 'kube-root-ca.crt' });
+    }, 60_000, 100);
     return name;
   },
 

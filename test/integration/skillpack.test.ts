@@ -1,9 +1,10 @@
 // SkillPack readiness on the real API server, with the operator running under its own ServiceAccount.
-import { AdmissionregistrationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
+import { unenforceGrantPolicy } from './trust-support.ts';
 
 const custom = testCluster.kubeConfig().makeApiClient(CustomObjectsApi);
 const api = { group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks' };
@@ -27,23 +28,16 @@ async function readyOf(name: string) {
 
 // The operator's own grant-policy check is under test here, so the API server's (the SkillPack admission policy,
 // tested in trust-admission.test.ts) only audits for this file: packs outside the policy must get in.
-const admission = testCluster.kubeConfig().makeApiClient(AdmissionregistrationV1Api);
-const PACK_POLICY_BINDING = 'skillpod-skillpack-grant-policy';
-const setActions = (value: string[]) => admission.patchValidatingAdmissionPolicyBinding({ name: PACK_POLICY_BINDING,
-  body: [{ op: 'replace', path: '/spec/validationActions', value }] });
+let enforceGrantPolicy: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   operator = await startOperator();
-  await setActions(['Audit']);
-  // The binding reaches the admission plugin through an informer: wait until a pack outside the policy gets in.
-  await eventually(() => custom.createClusterCustomObject({ ...api, dryRun: 'All', body: { apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack',
-    metadata: { name: 'sp-probe' }, spec: { description: 'probe', image: 'busybox:1.36', tools: [{ name: 'ls', command: ['ls'] }],
-      rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } } } }));
+  enforceGrantPolicy = await unenforceGrantPolicy();
 });
 afterAll(async () => {
   await operator.stop();
   for (const name of created) await custom.deleteClusterCustomObject({ ...api, name }).catch(() => undefined);
-  await setActions(['Deny']);
+  await enforceGrantPolicy?.();
 });
 
 describe('SkillPack reconcile', () => {

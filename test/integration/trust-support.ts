@@ -131,25 +131,28 @@ export async function reinstall(): Promise<void> {
 }
 
 /**
- * Stops the SkillPack admission policy from refusing anything (its binding's validationActions: Audit); returns the
- * undo, which waits until the API server refuses again. Bindings reach the admission plugin through an informer and
- * a refresh loop of its own, so a test that ran right after the undo could still meet the Audit binding.
+ * Stops the SkillPack admission policy from refusing anything (its binding's validationActions: Audit) and returns
+ * the undo. Both wait until the API server acts on the change: bindings reach its admission plugin through an
+ * informer and a refresh loop of their own, so a request made right after the patch may still meet the old binding.
  */
 export async function unenforceGrantPolicy(): Promise<() => Promise<void>> {
   const name = 'skillpod-skillpack-grant-policy';
   const actions = (await admission.readValidatingAdmissionPolicyBinding({ name })).spec?.validationActions ?? ['Deny'];
   await admission.patchValidatingAdmissionPolicyBinding({ name, body: [{ op: 'replace', path: '/spec/validationActions', value: ['Audit'] }] });
+  await eventually(() => createPackOutsideAnyPolicy());
   return async () => {
     await admission.patchValidatingAdmissionPolicyBinding({ name, body: [{ op: 'replace', path: '/spec/validationActions', value: actions }] });
-    if (!actions.includes('Deny')) return;
-    // A dry run stores nothing: secrets are in no grant policy, so the policy refuses this once it is back.
-    const custom = admin.makeApiClient(CustomObjectsApi);
-    await refusedEventually(() => custom.createClusterCustomObject({ group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks', dryRun: 'All', body: {
-      apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: 'probe-grant-policy-enforced' },
-      spec: { description: 'probe', image: 'busybox:1.36', tools: [{ name: 'ls', command: ['ls'] }],
-        rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
-    } }), /grant policy/);
+    if (actions.includes('Deny')) await refusedEventually(() => createPackOutsideAnyPolicy(), /grant policy/);
   };
+}
+
+/** A dry run (it stores nothing) of a pack asking for secrets, which no grant policy may hold. */
+function createPackOutsideAnyPolicy(): Promise<unknown> {
+  return admin.makeApiClient(CustomObjectsApi).createClusterCustomObject({ group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks', dryRun: 'All', body: {
+    apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: 'probe-outside-grant-policy' },
+    spec: { description: 'probe', image: 'busybox:1.36', tools: [{ name: 'ls', command: ['ls'] }],
+      rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
+  } });
 }
 
 /** Waits until a refusal by an admission policy is in force (policies and their bindings load through informers). */
