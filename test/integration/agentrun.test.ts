@@ -84,8 +84,8 @@ describe('an AgentRun', () => {
     let run = await getRun(ns, 'full');
     expect(run.status).toMatchObject({ phase: 'Pending', podName: childName, serviceAccountName: childName });
     expect(run.status?.startTime).toBeTruthy();
-    // Exactly the pack's rules, in this namespace only.
-    expect(await can(sa(run), 'list', 'pods', ns)).toBe(true);
+    // Exactly the pack's rules, in this namespace only (the authorizer's RBAC cache is a moment behind the writes).
+    await eventually(async () => expect(await can(sa(run), 'list', 'pods', ns)).toBe(true));
     expect(await can(sa(run), 'delete', 'pods', ns)).toBe(false);
     expect(await can(sa(run), 'list', 'pods', other)).toBe(false);
     expect(await can(sa(run), 'get', 'secrets', ns)).toBe(false);
@@ -220,7 +220,8 @@ describe('an AgentRun', () => {
   });
 
   it('grants cluster rules with a finalizer, and removes them when the run is deleted', async () => {
-    await applyPack('ar-nodes', { rbac: { clusterRules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] } });
+    // Eventually: the API server may not yet act on the admission policy that beforeAll's install widened.
+    await eventually(() => applyPack('ar-nodes', { rbac: { clusterRules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] } }));
     await createRun(ns, 'cluster', { skills: [{ name: 'ar-nodes' }] });
     const pod = await podOf(ns, 'cluster');
     const run = await getRun(ns, 'cluster');
@@ -228,7 +229,7 @@ describe('an AgentRun', () => {
     const clusterName = `skillpod:${ns}:${pod.metadata!.name}`;
     const role = await rbac.readClusterRole({ name: clusterName });
     expect(role.metadata?.labels).toMatchObject({ 'skillpod.io/run-namespace': ns, 'skillpod.io/run': 'cluster' });
-    expect(await can(sa(run), 'list', 'nodes', '')).toBe(true);
+    await eventually(async () => expect(await can(sa(run), 'list', 'nodes', '')).toBe(true));
     await deleteRun(ns, 'cluster');
     await eventually(async () => {
       expect(await statusCode(rbac.readClusterRole({ name: clusterName }))).toBe(404);

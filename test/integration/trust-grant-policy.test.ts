@@ -129,7 +129,8 @@ describe('the grant policy', () => {
       expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(false);
 
       await reinstall();
-      expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(true);
+      // (The authorizer, like admission, reads RBAC through informers: a moment after the write.)
+      await eventually(async () => expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(true));
       await eventually(async () => { await applyPack('gp-scale', scaler); });
       await eventually(async () => expect((await readyOf('gp-scale'))?.status).toBe('True'));
       await createRun(ns, 'scales', { skills: [{ name: 'gp-scale' }] });
@@ -140,6 +141,6 @@ describe('the grant policy', () => {
       await undo();
       await reinstall();
     }
-    expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(false);
+    await eventually(async () => expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(false));
   });
 });
