@@ -65,12 +65,12 @@ lint: check-node
 	$(NODEJS) node_modules/eslint/bin/eslint.js .
 
 ## Every suite: typecheck, lint, vitest (unit and integration, on a real control plane), the executor's Go tests.
-## Ends with one line `N passed, N failed` that adds them all up.
+## Ends with one line `N passed, N failed` that adds them all up (a failed typecheck, lint or vet counts as one).
 test: check-node testbin executor node
 	@rm -rf .test-results && mkdir -p .test-results
 	@status=0; \
-	$(MAKE) --no-print-directory typecheck lint || status=1; \
-	$(MAKE) --no-print-directory -C sidecar-images/executor vet || status=1; \
+	for check in typecheck lint; do $(MAKE) --no-print-directory $$check || { status=1; touch .test-results/$$check.failed; }; done; \
+	$(MAKE) --no-print-directory -C sidecar-images/executor vet || { status=1; touch .test-results/go-vet.failed; }; \
 	SKILLPOD_TEST_REPORT=.test-results/vitest.json $(VITEST) run --project unit --project integration || status=1; \
 	SKILLPOD_TEST_REPORT=.test-results/vitest-e2e.json $(VITEST) run --project e2e || status=1; \
 	(cd sidecar-images/executor && go test -count=1 -timeout 10m -json ./... > ../../.test-results/go.json) || status=1; \

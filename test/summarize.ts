@@ -1,6 +1,6 @@
 // Adds up every suite's results into one closing line, `N passed, N failed`. A suite that left no report, a
-// failed global setup, or a skipped test counts as a failure: nothing may pass by not running.
-import { existsSync, readFileSync } from 'node:fs';
+// failed global setup, a skipped test, or a failed static check counts as a failure: nothing may pass by not running.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 interface VitestAssertion {
@@ -92,6 +92,12 @@ if (existsSync(goFile)) {
 } else {
   failed += 1;
   problems.push(`go: no report at ${goFile}`);
+}
+
+// The static checks (typecheck, lint, go vet) have no tests to count: `make test` leaves a marker when one fails.
+for (const marker of readdirSync(dir).filter((name) => name.endsWith('.failed')).sort()) {
+  failed += 1;
+  problems.push(`FAIL ${marker.slice(0, -'.failed'.length)} (see its output above)`);
 }
 
 for (const problem of problems) console.log(problem);

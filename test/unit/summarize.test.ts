@@ -9,7 +9,7 @@ const script = join(import.meta.dirname, '..', 'summarize.ts');
 const dirs: string[] = [];
 afterEach(() => { for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true }); });
 
-interface Files { vitest?: object; e2e?: object; go?: object[] }
+interface Files { vitest?: object; e2e?: object; go?: object[]; markers?: string[] }
 
 function summarize(files: Files): { code: number; lines: string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'summarize-'));
@@ -17,6 +17,7 @@ function summarize(files: Files): { code: number; lines: string[] } {
   if (files.vitest) writeFileSync(join(dir, 'vitest.json'), JSON.stringify(files.vitest));
   if (files.e2e) writeFileSync(join(dir, 'vitest-e2e.json'), JSON.stringify(files.e2e));
   if (files.go) writeFileSync(join(dir, 'go.json'), files.go.map((event) => JSON.stringify(event)).join('\n'));
+  for (const marker of files.markers ?? []) writeFileSync(join(dir, marker), '');
   try {
     return { code: 0, lines: execFileSync(process.execPath, [script, dir], { encoding: 'utf8' }).trim().split('\n') };
   } catch (error) {
@@ -64,6 +65,8 @@ describe('the CI summary line', () => {
       [expect.stringContaining('no report'), '2 passed, 1 failed']],
     ['a failed Go test is named', { vitest: green, e2e: green, go: [{ Action: 'fail', Package: 'exec', Test: 'TestB' }, { Action: 'fail', Package: 'exec' }] }, 1,
       ['FAIL go exec TestB', 'go: package exec failed', '2 passed, 2 failed']],
+    ['a failed static check counts once, named', { vitest: green, e2e: green, go: goPass, markers: ['lint.failed', 'typecheck.failed'] }, 1,
+      ['FAIL lint (see its output above)', 'FAIL typecheck (see its output above)', '3 passed, 2 failed']],
     ['a Go run with no test counts as failed', { vitest: green, e2e: green, go: [] }, 1, ['go: no test ran', '2 passed, 1 failed']],
   ])('%s', (_name, files, code, lines) => {
     const result = summarize(files);
