@@ -95,7 +95,7 @@ if (existsSync(goFile)) {
 }
 
 // The static checks (typecheck, lint, go vet) have no tests to count: `make test` leaves a marker when one fails.
-for (const marker of readdirSync(dir).filter((name) => name.endsWith('.failed')).sort()) {
+for (const marker of (existsSync(dir) ? readdirSync(dir) : []).filter((name) => name.endsWith('.failed')).sort()) {
   failed += 1;
   problems.push(`FAIL ${marker.slice(0, -'.failed'.length)} (see its output above)`);
 }
