@@ -17,6 +17,7 @@ const admin = testCluster.kubeConfig();
 export const core = admin.makeApiClient(CoreV1Api);
 export const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
 export const admission = admin.makeApiClient(AdmissionregistrationV1Api);
+const custom = admin.makeApiClient(CustomObjectsApi);
 
 export const GRANT_POLICY = { namespace: 'skillpod-system', name: 'skillpod-grant-policy' };
 export const OPERATOR_USER = 'system:serviceaccount:skillpod-system:skillpod-operator';
@@ -148,7 +149,7 @@ export async function unenforceGrantPolicy(): Promise<() => Promise<void>> {
 
 /** A dry run (it stores nothing) of a pack asking for secrets, which no grant policy may hold. */
 function createPackOutsideAnyPolicy(): Promise<unknown> {
-  return admin.makeApiClient(CustomObjectsApi).createClusterCustomObject({ group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks', dryRun: 'All', body: {
+  return custom.createClusterCustomObject({ group: 'skillpod.io', version: 'v1alpha1', plural: 'skillpacks', dryRun: 'All', body: {
     apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name: 'probe-outside-grant-policy' },
     spec: { description: 'probe', image: 'busybox:1.36', tools: [{ name: 'ls', command: ['ls'] }],
       rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
