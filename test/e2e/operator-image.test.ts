@@ -115,7 +115,7 @@ describe('the operator from its image, installed from the chart', () => {
       return r;
     }, 90_000, 500);
     expect(run.status?.phase, JSON.stringify(run.status)).toBe('Succeeded');
-    expect(run.status?.result).toMatch(/^pod\/from-image-[0-9a-f]{8}\n$/);
+    expect(run.status?.result).toMatch(/^pod\/from-image-[0-9a-f]{12}\n$/);
     // The operator's own log, read through the kubelet: it is the only operator here, and it saw the pack.
     const log = await core.readNamespacedPodLog({ namespace: NAMESPACE, name: pod!.metadata!.name! });
     expect(log).toContain(`"key":"${PACK}"`);

@@ -75,7 +75,7 @@ describe('an AgentRun', () => {
     const created = await createRun(ns, 'full', { skills: [{ name: 'ar-kubectl' }, { name: 'ar-fetch' }] });
     const pod = await podOf(ns, 'full');
     const childName = pod.metadata!.name!;
-    expect(childName).toBe(`full-${created.metadata.uid!.replace(/-/g, '').slice(0, 8)}`);
+    expect(childName).toBe(`full-${created.metadata.uid!.replace(/-/g, '').slice(0, 12)}`);
     expect(pod.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'skillpod', 'skillpod.io/run': 'full', 'skillpod.io/run-uid': created.metadata.uid });
     expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'AgentRun', name: 'full', uid: created.metadata.uid, controller: true });
     expect(pod.spec?.initContainers?.map((c) => c.name)).toEqual(['skillpod-install', 'skill-ar-fetch', 'skill-ar-kubectl']);

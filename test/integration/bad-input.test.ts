@@ -96,7 +96,7 @@ it('says on the run why the API server refuses its pod (a ResourceQuota), and cr
       return ready!;
     }, 60_000);
     expect(refused.status).toBe('False');
-    expect(refused.message).toMatch(/^the API server refused the run's pod: pods "blocked-[0-9a-f]{8}" is forbidden: exceeded quota: no-pods/);
+    expect(refused.message).toMatch(/^the API server refused the run's pod: pods "blocked-[0-9a-f]{12}" is forbidden: exceeded quota: no-pods/);
     const events = await core.listNamespacedEvent({ namespace: quotaNs, fieldSelector: 'involvedObject.name=blocked,reason=PodRefused' });
     expect(events.items.length).toBeGreaterThan(0);
     expect(operator.manager.controllers.every((c) => c.started)).toBe(true);

@@ -138,7 +138,7 @@ function streamOf(r: ProxiedRequest): string | undefined {
   const name = p.name ?? r.bodyName;
   if (!name) return `other ${r.method} ${r.path}`;
   const child = name.startsWith('skillpod:') ? name.split(':')[2] ?? name : name;
-  return `run ${p.namespace ?? name.split(':')[1]}/${child.replace(/-[0-9a-f]{8}$/, '')}`;
+  return `run ${p.namespace ?? name.split(':')[1]}/${child.replace(/-[0-9a-f]{12}$/, '')}`;
 }
 
 describe('kube-apiserver answering 429 and 500 for a while', () => {

@@ -122,13 +122,13 @@ describe('contract (design.md section 2)', () => {
   });
 
   it('the tool fields are exactly what the executor parses', () => {
-    expect(Object.keys(node(skillPack, 'spec.tools[]').properties as object)).toEqual(['name', 'description', 'command', 'timeoutSeconds', 'argPolicy']);
-    expect(Object.keys(node(skillPack, 'spec.tools[].argPolicy').properties as object)).toEqual([
-      'deniedFlags',
-      'allowedPatterns',
-      'deniedPatterns',
-      'maxArgs',
+    expect(Object.keys(node(skillPack, 'spec.tools[]').properties as object)).toEqual([
+      'name', 'description', 'command', 'timeoutSeconds', 'parameters', 'args', 'freeArguments', 'argPolicy',
     ]);
+    expect(Object.keys(node(skillPack, 'spec.tools[].argPolicy').properties as object)).toEqual([
+      'allowedFlags', 'deniedFlags', 'allowedPatterns', 'deniedPatterns', 'maxArgs', 'parser',
+    ]);
+    expect(Object.keys(node(skillPack, 'spec.tools[].parameters').properties as object)).toEqual(['type', 'properties', 'required']);
   });
 });
 

@@ -1,23 +1,35 @@
 // SkillPack: a skill described once by a cluster admin (design.md section 2). Cluster-scoped because it decides
 // what permissions runs receive.
 import { z } from 'zod';
-import { cel } from './cel.ts';
+import { cel, operatorCheck } from './cel.ts';
 import { API_VERSION, LIMITS, SKILLPACK } from './constants.ts';
 import { ClusterPolicyRuleSchema, EgressListSchema, EnvListSchema, PolicyRuleSchema, ResourceRequirementsSchema } from './core.ts';
 import { DNS_LABEL_RE, dnsLabel, image, re2Pattern } from './formats.ts';
 import { ConditionsSchema, ObjectMetaSchema } from './meta.ts';
 
-/** Argument policy of a tool. The executor (sidecar-images/executor) parses it from SKILLPOD_TOOLS. */
+const FLAG_RE = /^-+[^-\s=][^\s=]*$/;
+const FLAG_MESSAGE = "must be a flag such as '-n', '--kubeconfig' or '-name' (no '=' or spaces)";
+const flag = () => z.string().min(2).max(256).regex(FLAG_RE, { message: FLAG_MESSAGE });
+
+/** Argument policy of a free-argument tool. The executor (sidecar-images/executor) parses it from SKILLPOD_TOOLS. */
 export const ArgPolicySchema = z
   .object({
-    deniedFlags: z
+    allowedFlags: z
       .array(
         z
-          .string()
-          .min(2)
-          .max(256)
-          .regex(/^-+[^-\s=][^\s=]*$/, { message: "must be a flag such as '-n', '--kubeconfig' or '-name' (no '=' or spaces)" }),
+          .object({
+            flag: flag().describe("The flag as the agent may write it, e.g. '--tail' or '-n'."),
+            value: re2Pattern()
+              .optional()
+              .describe('RE2 expression the whole value must match; when absent the flag takes no value.'),
+          })
+          .describe('A flag the agent may pass, and the values it may take.'),
       )
+      .max(128)
+      .optional()
+      .describe('Allowlist of flags: when set, every argument starting with - must be one of these (as --flag=value or --flag value).'),
+    deniedFlags: z
+      .array(flag())
       .max(64)
       .optional()
       .describe(
@@ -27,18 +39,141 @@ export const ArgPolicySchema = z
       .array(re2Pattern())
       .max(64)
       .optional()
-      .describe('RE2 expressions matched against whole arguments; when set, every argument must match one of them.'),
+      .describe(
+        'RE2 expressions matched against whole arguments; when set, every argument (with allowedFlags: every argument that is not an allowed flag or its value) must match one of them.',
+      ),
     deniedPatterns: z
       .array(re2Pattern())
       .max(64)
       .optional()
       .describe('RE2 expressions searched for in each argument (unanchored); an argument containing a match is refused.'),
     maxArgs: z.int().min(0).max(1024).optional().describe("Largest number of arguments the agent may append; the executor's default (1024) when absent."),
+    parser: z
+      .enum(['getopt', 'pflag'])
+      .optional()
+      .describe(
+        "How the tool parses flags: 'getopt' (GNU tools, curl: unambiguous prefixes of long flags count, so denied flags match their prefixes) or 'pflag' (kubectl, helm and other cobra tools: no abbreviations). Default getopt.",
+      ),
   })
-  .describe("Checks on the arguments the agent appends to the tool's command.");
+  .describe("Checks on the arguments the agent appends to a free-argument tool's command.");
 export type ArgPolicy = z.output<typeof ArgPolicySchema>;
 
-export const ToolSchema = z
+export const PARAMETER_NAME = '^[a-zA-Z][a-zA-Z0-9_]{0,62}$';
+const PARAMETER_NAME_RE = new RegExp(PARAMETER_NAME);
+/** `{name}` in an argument template; any other brace text (`{.metadata.name}`) is literal. */
+export const PLACEHOLDER_RE = /\{([a-zA-Z][a-zA-Z0-9_]{0,62})\}/g;
+const PLACEHOLDER_CEL = '\\\\{[a-zA-Z][a-zA-Z0-9_]{0,62}\\\\}';
+
+const parameterName = () =>
+  z.string().min(1).max(63).regex(PARAMETER_NAME_RE, { message: 'must start with a letter and hold only letters, digits and _ (at most 63)' });
+
+const stringChecks = {
+  enum: z.array(z.string().max(1024)).min(1).max(256).optional().describe('The only values allowed.'),
+  pattern: re2Pattern().optional().describe('RE2 expression the value must contain a match of (JSON Schema semantics: anchor it with ^ and $).'),
+  minLength: z.int().min(0).max(1048576).optional().describe('Fewest characters (Unicode code points).'),
+  maxLength: z.int().min(0).max(1048576).optional().describe('Most characters (Unicode code points).'),
+};
+
+const lengthOrder = {
+  rule: '!has(self.minLength) || !has(self.maxLength) || self.minLength <= self.maxLength',
+  message: 'minLength must not exceed maxLength',
+} as const;
+const lengthsOrdered = (p: { minLength?: number | undefined; maxLength?: number | undefined }) =>
+  p.minLength === undefined || p.maxLength === undefined || p.minLength <= p.maxLength;
+
+export const ParameterItemsSchema = cel(
+  z
+    .object({
+      type: z.literal('string').describe('Array items are strings.'),
+      description: z.string().max(1024).optional().describe('What each item means.'),
+      ...stringChecks,
+    })
+    .describe('Schema of each item of an array parameter.'),
+  lengthOrder,
+  lengthsOrdered,
+);
+
+export type ParameterItems = z.output<typeof ParameterItemsSchema>;
+
+const STRING_ONLY = ['enum', 'pattern', 'minLength', 'maxLength'] as const;
+const INTEGER_ONLY = ['minimum', 'maximum'] as const;
+const ARRAY_ONLY = ['items', 'maxItems'] as const;
+const hasAny = (keys: readonly string[]) => keys.map((k) => `has(self.${k})`).join(' || ');
+const setAny = (p: Record<string, unknown>, keys: readonly string[]) => keys.some((k) => p[k] !== undefined);
+
+let ParameterBase = z
+  .object({
+    type: z.enum(['string', 'integer', 'boolean', 'array']).describe('JSON type of the value.'),
+    description: z.string().max(1024).optional().describe('What the parameter means, shown to the agent and the model.'),
+    ...stringChecks,
+    minimum: z.int().optional().describe('Smallest value (integer parameters).'),
+    maximum: z.int().optional().describe('Largest value (integer parameters).'),
+    items: ParameterItemsSchema.optional().describe('Schema of each item (array parameters; required there).'),
+    maxItems: z.int().min(0).max(256).optional().describe('Most items (array parameters; at most 256 either way).'),
+  })
+  .describe('One typed parameter (a JSON Schema subset: nothing else is accepted).');
+ParameterBase = cel(ParameterBase, { rule: `self.type == 'string' || !(${hasAny(STRING_ONLY)})`, message: 'enum, pattern, minLength and maxLength apply to string parameters only' }, (p) => p.type === 'string' || !setAny(p, STRING_ONLY));
+ParameterBase = cel(ParameterBase, { rule: `self.type == 'integer' || !(${hasAny(INTEGER_ONLY)})`, message: 'minimum and maximum apply to integer parameters only' }, (p) => p.type === 'integer' || !setAny(p, INTEGER_ONLY));
+ParameterBase = cel(ParameterBase, { rule: `self.type == 'array' ? has(self.items) : !(${hasAny(ARRAY_ONLY)})`, message: 'array parameters need items; items and maxItems apply to array parameters only' }, (p) => (p.type === 'array' ? p.items !== undefined : !setAny(p, ARRAY_ONLY)));
+ParameterBase = cel(ParameterBase, lengthOrder, lengthsOrdered);
+ParameterBase = cel(ParameterBase, { rule: '!has(self.minimum) || !has(self.maximum) || self.minimum <= self.maximum', message: 'minimum must not exceed maximum' }, (p) => p.minimum === undefined || p.maximum === undefined || p.minimum <= p.maximum);
+export const ParameterSchema = ParameterBase;
+export type Parameter = z.output<typeof ParameterSchema>;
+
+const MAX_PARAMETERS = 32;
+let ParametersBase = z
+  .object({
+    type: z.literal('object').describe('Always object: the input is one JSON object.'),
+    properties: cel(
+      z
+        .record(z.string(), ParameterSchema)
+        .refine((r) => Object.keys(r).length <= MAX_PARAMETERS, { message: `must have at most ${MAX_PARAMETERS} parameters` })
+        .meta({ maxProperties: MAX_PARAMETERS }),
+      { rule: `self.all(k, k.matches('${PARAMETER_NAME}'))`, message: 'parameter names must start with a letter and hold only letters, digits and _ (at most 63)' },
+      (r) => Object.keys(r).every((k) => PARAMETER_NAME_RE.test(k)),
+    ).describe('The parameters by name; the input may hold no other key.'),
+    required: z.array(parameterName()).max(MAX_PARAMETERS).optional().describe('Parameters the input must give.'),
+  })
+  .describe('JSON Schema of the input of a typed tool: an object of typed parameters. The executor validates the input against it and renders argv from args.');
+ParametersBase = cel(
+  ParametersBase,
+  { rule: '!has(self.required) || self.required.all(r, r in self.properties)', message: 'every name in required must be a declared parameter', fieldPath: '.required' },
+  (p) => (p.required ?? []).every((r) => r in p.properties),
+  ['required'],
+);
+export const ParametersSchema = ParametersBase;
+export type Parameters = z.output<typeof ParametersSchema>;
+
+/** Placeholder names of one template element, in order. */
+export function placeholders(element: string): string[] {
+  return [...element.matchAll(PLACEHOLDER_RE)].map((m) => m[1] ?? '');
+}
+
+/**
+ * The template rules the CRD's CEL cannot state cheaply (docs/api.md, "Typed tools"); the executor checks them
+ * again at start. Returns the first problem, or true.
+ */
+export function templateProblem(tool: { parameters?: Parameters | undefined; args?: string[][] | undefined }): string | true {
+  const params = tool.parameters?.properties ?? {};
+  const used = new Set<string>();
+  for (const [g, group] of (tool.args ?? []).entries()) {
+    let arrays = 0;
+    for (const element of group) {
+      for (const name of placeholders(element)) {
+        const p = params[name];
+        if (!p) return `args[${g}]: {${name}} is not a declared parameter`;
+        used.add(name);
+        if (p.type === 'boolean' && element !== `{${name}}`) return `args[${g}]: boolean {${name}} must be a whole element (it renders no argument of its own)`;
+        if (p.type === 'array') arrays++;
+      }
+    }
+    if (arrays > 1) return `args[${g}]: at most one array parameter per group`;
+  }
+  const unused = Object.keys(params).filter((n) => !used.has(n));
+  return unused.length === 0 ? true : `parameter ${unused.join(', ')} is not used in args`;
+}
+
+let ToolBase = z
   .object({
     name: dnsLabel().describe('Name the agent calls the tool by; unique within the pack.'),
     description: z.string().max(1024).optional().describe('What the tool does, shown to the agent.'),
@@ -46,12 +181,61 @@ export const ToolSchema = z
       .array(z.string().min(1).max(4096))
       .min(1)
       .max(32)
-      .describe("Argument vector prefix, run with execve (never a shell); the agent's arguments are appended."),
+      .describe('Argument vector prefix, run with execve (never a shell); the rendered template (or, for a free-argument tool, the agent\'s arguments) is appended.'),
     timeoutSeconds: z.int().min(1).max(3600).default(60).describe('Time a call may take before its process group is killed.'),
+    parameters: ParametersSchema.optional(),
+    args: z
+      .array(z.array(z.string().min(1).max(1024)).min(1).max(8))
+      .max(32)
+      .optional()
+      .describe(
+        'Argument template of a typed tool: groups of elements rendered in order after command. A group is dropped when a parameter it names is absent (or a false boolean), repeated once per item of an array parameter; {name} is replaced by the value; a boolean placeholder is a whole element and renders nothing; a value that would start with - as the first element of its group is refused.',
+      ),
+    freeArguments: z
+      .boolean()
+      .optional()
+      .describe('The agent appends its own arguments, checked only by argPolicy. The exception: prefer parameters. Grant policies may forbid it in packs that hold RBAC or Secrets.'),
     argPolicy: ArgPolicySchema.optional(),
   })
-  .describe('A command the agent may run in the skill sidecar.');
+  .describe('A command the agent may run in the skill sidecar: typed (parameters and args), without input, or with free arguments.');
+ToolBase = cel(
+  ToolBase,
+  { rule: '!has(self.freeArguments) || !self.freeArguments || !(has(self.parameters) || has(self.args))', message: 'a tool with freeArguments takes no parameters or args' },
+  (t) => !t.freeArguments || (t.parameters === undefined && t.args === undefined),
+);
+ToolBase = cel(
+  ToolBase,
+  { rule: '!has(self.argPolicy) || (has(self.freeArguments) && self.freeArguments)', message: 'argPolicy applies to tools with freeArguments: true only', fieldPath: '.argPolicy' },
+  (t) => t.argPolicy === undefined || t.freeArguments === true,
+  ['argPolicy'],
+);
+ToolBase = cel(
+  ToolBase,
+  {
+    rule: `!has(self.args) || self.args.all(g, g.all(e, e.findAll('${PLACEHOLDER_CEL}').all(p, has(self.parameters) && p.substring(1, p.size() - 1) in self.parameters.properties)))`,
+    message: 'every {placeholder} in args must be a declared parameter',
+    fieldPath: '.args',
+  },
+  (t) => (t.args ?? []).every((g) => g.every((e) => placeholders(e).every((n) => n in (t.parameters?.properties ?? {})))),
+  ['args'],
+);
+ToolBase = cel(
+  ToolBase,
+  {
+    rule: "!has(self.parameters) || self.parameters.properties.all(k, has(self.args) && self.args.exists(g, g.exists(e, e.contains('{' + k + '}'))))",
+    message: 'every parameter must be used in args',
+    fieldPath: '.parameters',
+  },
+  (t) => Object.keys(t.parameters?.properties ?? {}).every((k) => (t.args ?? []).some((g) => g.some((e) => e.includes(`{${k}}`)))),
+  ['parameters'],
+);
+export const ToolSchema = operatorCheck(ToolBase, 'argument template', templateProblem);
 export type Tool = z.output<typeof ToolSchema>;
+
+/** A tool whose caller appends its own arguments (the explicit exception to typed tools). */
+export function isFreeArgumentTool(tool: Pick<Tool, 'freeArguments'>): boolean {
+  return tool.freeArguments === true;
+}
 
 export const ToolsSchema = cel(
   z.array(ToolSchema).min(1).max(LIMITS.toolsPerPack),

@@ -26,14 +26,19 @@ export const ANNOTATION_GRANTS = 'skillpod.io/grants';
 
 /** Longest DNS label (pod, container and volume names; hostnames). */
 export const DNS_LABEL_MAX = 63;
-/** `-` plus 8 hex characters of the run UID. */
-const SUFFIX_LENGTH = 9;
+/**
+ * Hex digits of the run UID kept in child names: 48 bits, so two runs of one name in one namespace meet a
+ * collision with odds of about 1 in 10^14 (8 digits, 32 bits, made a birthday collision plausible at scale).
+ */
+const UID_DIGITS = 12;
+/** `-` plus the UID digits. */
+const SUFFIX_LENGTH = UID_DIGITS + 1;
 
-/** The first 8 hex characters of a UID without its dashes, lowercased: `3f2a9c1e-...` → `3f2a9c1e`. */
+/** The first 12 hex characters of a UID without its dashes, lowercased: `3f2a9c1e-5b7d-...` → `3f2a9c1e5b7d`. */
 export function uidSuffix(uid: string): string {
   const hex = uid.replace(/-/g, '').toLowerCase();
-  if (!/^[0-9a-f]{8}/.test(hex)) throw new Error(`run UID ${JSON.stringify(uid)} does not start with 8 hex characters`);
-  return hex.slice(0, 8);
+  if (!new RegExp(`^[0-9a-f]{${UID_DIGITS}}`).test(hex)) throw new Error(`run UID ${JSON.stringify(uid)} does not start with ${UID_DIGITS} hex characters`);
+  return hex.slice(0, UID_DIGITS);
 }
 
 /**

@@ -21,12 +21,43 @@ export const ENV_TASK = 'SKILLPOD_TASK';
 export const ENV_TOOLS = 'SKILLPOD_TOOLS';
 export const ENV_AGENT_UID = 'SKILLPOD_AGENT_UID';
 
+/**
+ * Every setting the executor reads (`skillpod-exec settings` prints the same keys; a test compares them), written
+ * explicitly into each sidecar so that a skill image's own `ENV` can never supply one: explicit container env wins
+ * over the image's, and `skillpod-exec serve` refuses to start when a key is missing. An empty value means the
+ * executor's default (docs/ipc.md, "Settings").
+ */
+export function executorSettings(tools: string, agentUid: number): Record<string, string> {
+  return {
+    [ENV_AGENT_UID]: String(agentUid),
+    SKILLPOD_GATE_INTERVAL: '',
+    SKILLPOD_IPC_DIR: IPC_DIR,
+    SKILLPOD_KILL_GRACE: '',
+    SKILLPOD_MAX_BODY_BYTES: '',
+    SKILLPOD_MAX_CONCURRENCY: '',
+    SKILLPOD_MAX_CONNECTIONS: '',
+    SKILLPOD_MAX_OUTPUT_BYTES: '',
+    SKILLPOD_MAX_RESULT_BYTES: '',
+    SKILLPOD_MAX_RESULTS: '',
+    SKILLPOD_PODINFO_FILE: `${PODINFO_DIR}/${PODINFO_ANNOTATIONS_FILE}`,
+    SKILLPOD_READ_TIMEOUT: '',
+    SKILLPOD_RESULT_TTL: '',
+    [ENV_TOOLS]: tools,
+    SKILLPOD_WORKDIR: WORKSPACE_DIR,
+  };
+}
+
 export function skillDocPath(pack: string): string {
   return `${SKILLS_DIR}/${pack}/SKILL.md`;
 }
 
+/** The directory only `skill-<pack>` writes (its own emptyDir; read-only in the agent, absent elsewhere). */
+export function packIpcDir(pack: string): string {
+  return `${IPC_DIR}/${pack}`;
+}
+
 export function socketPath(pack: string): string {
-  return `${IPC_DIR}/${pack}.sock`;
+  return `${packIpcDir(pack)}/exec.sock`;
 }
 
 export const installCommand = (): string[] => [EXECUTOR_IMAGE_BINARY, 'install', BIN_DIR];

@@ -6,6 +6,7 @@ import {
   ANNOTATION_GRANTS,
   buildPod,
   buildRunObjects,
+  executorSettings,
   grantSnapshot,
   LABEL_MANAGED_BY,
   LABEL_RUN,
@@ -32,7 +33,7 @@ describe('pod level', () => {
   it('never restarts, times out with the run, uses the run ServiceAccount without automounted token', () => {
     expect(spec.restartPolicy).toBe('Never');
     expect(spec.activeDeadlineSeconds).toBe(1800);
-    expect(spec.serviceAccountName).toBe('triage-incident-4711-3f2a9c1e');
+    expect(spec.serviceAccountName).toBe('triage-incident-4711-3f2a9c1e7b4d');
     expect(spec.automountServiceAccountToken).toBe(false);
     expect(spec.enableServiceLinks).toBe(false);
   });
@@ -98,7 +99,9 @@ describe('skill sidecars', () => {
       expect(c.startupProbe?.exec?.command).toEqual(['/skillpod/bin/skillpod-exec', 'probe', '--skill', name]);
       expect(envOf(c, 'SKILLPOD_AGENT_UID')?.value).toBe(String(settings.agentUid));
       expect(mountAt(c, '/workspace')?.name).toBe('workspace');
-      expect(mountAt(c, '/ipc')).toEqual({ name: 'ipc', mountPath: '/ipc', readOnly: false });
+      expect(mountAt(c, `/ipc/${name}`)).toEqual({ name: `ipc-${name}`, mountPath: `/ipc/${name}`, readOnly: false });
+      // Its own socket directory only: no other pack's, so it can neither replace nor impersonate one.
+      expect(c.volumeMounts?.filter((m) => m.mountPath.startsWith('/ipc')).map((m) => m.name)).toEqual([`ipc-${name}`]);
       expect(mountAt(c, '/skillpod/bin')).toEqual({ name: 'skillpod-bin', mountPath: '/skillpod/bin', readOnly: true });
       expect(mountAt(c, '/skillpod/podinfo')).toEqual({ name: 'podinfo', mountPath: '/skillpod/podinfo', readOnly: true });
       expect(mountAt(c, '/tmp')?.name).toBe(`tmp-${name}`);
@@ -108,10 +111,42 @@ describe('skill sidecars', () => {
   it('gets its tools in SKILLPOD_TOOLS, in the CRD field names, defaults applied', () => {
     const tools = JSON.parse(envOf(init('skill-kubectl'), 'SKILLPOD_TOOLS')?.value ?? '') as unknown;
     expect(tools).toEqual([
-      { name: 'get', description: 'kubectl get.', command: ['kubectl', 'get'], timeoutSeconds: 60, argPolicy: { deniedFlags: ['--kubeconfig', '--server', '--token', '--as', '--as-group'], maxArgs: 16 } },
-      { name: 'logs', command: ['kubectl', 'logs'], timeoutSeconds: 30, argPolicy: { deniedFlags: ['--kubeconfig', '--server', '--token', '--as'] } },
+      {
+        name: 'get',
+        description: 'kubectl get.',
+        command: ['kubectl', 'get'],
+        timeoutSeconds: 60,
+        parameters: {
+          type: 'object',
+          properties: {
+            resource: { type: 'string', enum: ['pods', 'deployments'], description: 'What to list.' },
+            name: { type: 'string', pattern: '^[a-z0-9][-a-z0-9.]*$', maxLength: 253 },
+            labels: { type: 'array', items: { type: 'string', pattern: '^[a-z]+=[a-z0-9]+$' }, maxItems: 4 },
+            wide: { type: 'boolean' },
+          },
+          required: ['resource'],
+        },
+        args: [['{resource}'], ['{name}'], ['--selector', '{labels}'], ['--output=wide', '{wide}']],
+      },
+      {
+        name: 'logs',
+        command: ['kubectl', 'logs'],
+        timeoutSeconds: 30,
+        freeArguments: true,
+        argPolicy: { allowedFlags: [{ flag: '--tail', value: '[0-9]+' }, { flag: '--previous' }], allowedPatterns: ['[a-z0-9][-a-z0-9./]*'], parser: 'pflag' },
+      },
     ]);
     expect(toolsJSON(kubectlPack.spec.tools)).toBe(envOf(init('skill-kubectl'), 'SKILLPOD_TOOLS')?.value);
+  });
+
+  it("every executor setting is written explicitly, so a skill image's ENV cannot supply one", () => {
+    for (const name of ['git', 'helm', 'kubectl']) {
+      const keys = (init(`skill-${name}`).env ?? []).map((e) => e.name).filter((k) => k.startsWith('SKILLPOD_')).sort();
+      expect(keys).toEqual(Object.keys(executorSettings('[]', 0)).sort());
+      expect(envOf(init(`skill-${name}`), 'SKILLPOD_IPC_DIR')?.value).toBe('/ipc');
+      expect(envOf(init(`skill-${name}`), 'SKILLPOD_PODINFO_FILE')?.value).toBe('/skillpod/podinfo/annotations');
+      expect(envOf(init(`skill-${name}`), 'SKILLPOD_WORKDIR')?.value).toBe('/workspace');
+    }
   });
 
   it('gets its own pack env (secret references included) and HOME in /tmp unless the pack sets it', () => {
@@ -193,7 +228,9 @@ describe('agent container', () => {
       expect(mountAt(agent, `/skills/${name}/SKILL.md`)).toEqual({ name: 'skillpod-config', mountPath: `/skills/${name}/SKILL.md`, readOnly: true, subPath: `${name}.md` });
     }
     expect(mountAt(agent, '/workspace')).toEqual({ name: 'workspace', mountPath: '/workspace', readOnly: false });
-    expect(mountAt(agent, '/ipc')).toEqual({ name: 'ipc', mountPath: '/ipc', readOnly: true });
+    for (const name of ['git', 'helm', 'kubectl']) {
+      expect(mountAt(agent, `/ipc/${name}`)).toEqual({ name: `ipc-${name}`, mountPath: `/ipc/${name}`, readOnly: true });
+    }
     expect(mountAt(agent, '/skillpod/bin')).toEqual({ name: 'skillpod-bin', mountPath: '/skillpod/bin', readOnly: true });
     expect(mountAt(agent, '/skillpod/podinfo')).toBeUndefined();
   });

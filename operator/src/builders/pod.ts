@@ -10,14 +10,15 @@
 // $HOME/.kube/config, that tools in a sidecar would trust):
 //   skillpod-bin     emptyDir   /skillpod/bin (rw in skillpod-install, ro elsewhere)
 //   workspace        emptyDir   /workspace (agent and sidecars)
-//   ipc              emptyDir   /ipc (rw in sidecars, which create /ipc/<pack>.sock; ro in the agent: connecting to a
-//                               Unix socket needs no write access to the mount, and the agent cannot replace sockets)
+//   ipc-<pack>       emptyDir   /ipc/<pack> (rw only in skill-<pack>, which creates /ipc/<pack>/exec.sock; ro in the
+//                               agent: connecting to a Unix socket needs no write access. No other sidecar mounts it,
+//                               so one pack can neither replace nor impersonate another's socket)
 //   podinfo          downward   /skillpod/podinfo/annotations (sidecars: the switch-off gate)
 //   skillpod-config  ConfigMap  /skillpod/task and /skills/<pack>/SKILL.md (agent, subPath, ro)
 //   skillpod-token   projected  /var/run/secrets/kubernetes.io/serviceaccount (only sidecars of packs with RBAC)
 //   agent-tmp, install-tmp, tmp-<pack>   emptyDir   /tmp
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
-import type { AgentRun, EnvVar, SkillPack, Tool } from '../api/index.ts';
+import type { AgentRun, EnvVar, Parameter, ParameterItems, SkillPack, Tool } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
 import { disabledSkills, grantSnapshot, packHasRBAC, renderGrantSnapshot, skillGrants, skillNames, type PackMap } from './grants.ts';
 import { mergeOwnFirst, runLabels, sortedMap } from './labels.ts';
@@ -25,11 +26,10 @@ import { AGENT_CONTAINER, ANNOTATION_DISABLED_SKILLS, ANNOTATION_GRANTS, INSTALL
 import { ownerReference } from './owner.ts';
 import {
   BIN_DIR,
-  ENV_AGENT_UID,
   ENV_TASK,
-  ENV_TOOLS,
+  executorSettings,
   installCommand,
-  IPC_DIR,
+  packIpcDir,
   PODINFO_ANNOTATIONS_FILE,
   PODINFO_DIR,
   probeCommand,
@@ -59,7 +59,6 @@ const STARTUP_PROBE = { periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 6
 const VOLUME = {
   bin: 'skillpod-bin',
   workspace: 'workspace',
-  ipc: 'ipc',
   podinfo: 'podinfo',
   config: 'skillpod-config',
   token: 'skillpod-token',
@@ -68,6 +67,8 @@ const VOLUME = {
 } as const;
 /** `tmp-` + a pack name of at most 57 characters: a volume name of at most 61. */
 const skillTmpVolume = (pack: string) => `tmp-${pack}`;
+/** `ipc-` + a pack name of at most 57 characters. */
+const skillIpcVolume = (pack: string) => `ipc-${pack}`;
 
 export interface PodProblem {
   /** CamelCase, ready for a condition. */
@@ -98,14 +99,37 @@ export function toolsJSON(tools: readonly Tool[]): string {
       description: t.description,
       command: t.command,
       timeoutSeconds: t.timeoutSeconds,
+      parameters: t.parameters && {
+        type: t.parameters.type,
+        properties: Object.fromEntries(Object.entries(t.parameters.properties).map(([k, p]) => [k, parameterJSON(p)])),
+        required: t.parameters.required,
+      },
+      args: t.args,
+      freeArguments: t.freeArguments,
       argPolicy: t.argPolicy && {
+        allowedFlags: t.argPolicy.allowedFlags?.map((f) => ({ flag: f.flag, value: f.value })),
         deniedFlags: t.argPolicy.deniedFlags,
         allowedPatterns: t.argPolicy.allowedPatterns,
         deniedPatterns: t.argPolicy.deniedPatterns,
         maxArgs: t.argPolicy.maxArgs,
+        parser: t.argPolicy.parser,
       },
     })),
   );
+}
+
+/** The string keywords the executor knows, and nothing else (an allowlist on the way out too). */
+const stringJSON = (p: Parameter | ParameterItems) => ({
+  type: p.type,
+  description: p.description,
+  enum: p.enum,
+  pattern: p.pattern,
+  minLength: p.minLength,
+  maxLength: p.maxLength,
+});
+
+function parameterJSON(p: Parameter): Record<string, unknown> {
+  return { ...stringJSON(p), minimum: p.minimum, maximum: p.maximum, items: p.items && stringJSON(p.items), maxItems: p.maxItems };
 }
 
 function envVar(e: EnvVar): V1EnvVar {
@@ -151,7 +175,7 @@ function skillContainer(pack: SkillPack, settings: BuilderSettings, gid: number)
   const name = pack.metadata.name ?? '';
   const mounts = [
     mount(VOLUME.workspace, WORKSPACE_DIR, false),
-    mount(VOLUME.ipc, IPC_DIR, false),
+    mount(skillIpcVolume(name), packIpcDir(name), false),
     mount(VOLUME.bin, BIN_DIR, true),
     mount(VOLUME.podinfo, PODINFO_DIR, true),
     mount(skillTmpVolume(name), TMP_DIR, false),
@@ -163,8 +187,7 @@ function skillContainer(pack: SkillPack, settings: BuilderSettings, gid: number)
     command: serveCommand(name),
     env: env(
       [
-        { name: ENV_TOOLS, value: toolsJSON(pack.spec.tools) },
-        { name: ENV_AGENT_UID, value: String(settings.agentUid) },
+        ...Object.entries(executorSettings(toolsJSON(pack.spec.tools), settings.agentUid)).map(([k, value]) => ({ name: k, value })),
         ...(packHasRBAC(pack) ? apiServerEnv(settings) : []),
       ],
       pack.spec.env,
@@ -193,7 +216,7 @@ function agentContainer(agentRun: Pick<AgentRun, 'spec'>, packNames: readonly st
     terminationMessagePolicy: 'File',
     volumeMounts: byPath([
       mount(VOLUME.workspace, WORKSPACE_DIR, false),
-      mount(VOLUME.ipc, IPC_DIR, true),
+      ...packNames.map((p) => mount(skillIpcVolume(p), packIpcDir(p), true)),
       mount(VOLUME.bin, BIN_DIR, true),
       mount(VOLUME.config, TASK_FILE, true, TASK_KEY),
       ...packNames.map((p) => mount(VOLUME.config, skillDocPath(p), true, skillDocKey(p))),
@@ -207,10 +230,10 @@ function volumes(run: RunRef, packs: readonly SkillPack[]): V1Volume[] {
   const out: V1Volume[] = [
     emptyDir(VOLUME.bin),
     emptyDir(VOLUME.workspace),
-    emptyDir(VOLUME.ipc),
     emptyDir(VOLUME.agentTmp),
     emptyDir(VOLUME.installTmp),
     ...packs.map((p) => emptyDir(skillTmpVolume(p.metadata.name ?? ''))),
+    ...packs.map((p) => emptyDir(skillIpcVolume(p.metadata.name ?? ''))),
     {
       name: VOLUME.podinfo,
       downwardAPI: { items: [{ path: PODINFO_ANNOTATIONS_FILE, fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.annotations' } }] },

@@ -86,7 +86,7 @@ describe('Role and RoleBinding', () => {
 describe('ClusterRole and ClusterRoleBinding', () => {
   it('exist only when a granted skill has clusterRules, cluster-scoped, labelled with the namespace, without owner', () => {
     const { clusterRole, clusterRoleBinding, run } = build();
-    expect(clusterRole?.metadata?.name).toBe('skillpod:team-a:triage-incident-4711-3f2a9c1e');
+    expect(clusterRole?.metadata?.name).toBe('skillpod:team-a:triage-incident-4711-3f2a9c1e7b4d');
     expect(clusterRole?.metadata?.namespace).toBeUndefined();
     expect(clusterRole?.metadata?.ownerReferences).toBeUndefined();
     expect(clusterRole?.metadata?.labels?.[LABEL_RUN_NAMESPACE]).toBe('team-a');

@@ -46,9 +46,25 @@ export const kubectlPack = pack('kubectl', {
       name: 'get',
       description: 'kubectl get.',
       command: ['kubectl', 'get'],
-      argPolicy: { deniedFlags: ['--kubeconfig', '--server', '--token', '--as', '--as-group'], maxArgs: 16 },
+      parameters: {
+        type: 'object',
+        properties: {
+          resource: { type: 'string', enum: ['pods', 'deployments'], description: 'What to list.' },
+          name: { type: 'string', pattern: '^[a-z0-9][-a-z0-9.]*$', maxLength: 253 },
+          labels: { type: 'array', items: { type: 'string', pattern: '^[a-z]+=[a-z0-9]+$' }, maxItems: 4 },
+          wide: { type: 'boolean' },
+        },
+        required: ['resource'],
+      },
+      args: [['{resource}'], ['{name}'], ['--selector', '{labels}'], ['--output=wide', '{wide}']],
     },
-    { name: 'logs', command: ['kubectl', 'logs'], timeoutSeconds: 30, argPolicy: { deniedFlags: ['--kubeconfig', '--server', '--token', '--as'] } },
+    {
+      name: 'logs',
+      command: ['kubectl', 'logs'],
+      timeoutSeconds: 30,
+      freeArguments: true,
+      argPolicy: { allowedFlags: [{ flag: '--tail', value: '[0-9]+' }, { flag: '--previous' }], allowedPatterns: ['[a-z0-9][-a-z0-9./]*'], parser: 'pflag' },
+    },
   ],
   env: [{ name: 'KUBECACHEDIR', value: '/tmp/.kube/cache' }],
   rbac: {
@@ -67,7 +83,7 @@ export const kubectlPack = pack('kubectl', {
 export const gitPack = pack('git', {
   description: 'git over HTTPS to GitHub.',
   image: 'registry.example.com/skills/git:2.49',
-  tools: [{ name: 'git', description: 'Run git.', command: ['git'], argPolicy: { deniedPatterns: ['^--upload-pack'] } }],
+  tools: [{ name: 'git', description: 'Run git.', command: ['git'], freeArguments: true, argPolicy: { deniedPatterns: ['^--upload-pack'] } }],
   env: [
     { name: 'GIT_TOKEN', valueFrom: { secretKeyRef: { name: 'github-token', key: 'token' } } },
     { name: 'HOME', value: '/workspace' },
