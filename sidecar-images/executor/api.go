@@ -6,20 +6,36 @@ import (
 	"time"
 )
 
-// Wire types of the /ipc API. docs/ipc.md is their reference; the TypeScript client mirrors them.
+// Wire types of the /ipc API, all in this file so that every front end (the HTTP routes, the call and list
+// commands, and later an MCP server) shares them. docs/ipc.md is their reference; the TypeScript client
+// (clients/typescript) mirrors them. The tool itself as listed is Tool (tools.go): its JSON is the
+// SkillPack's spec.tools entry, parameters verbatim.
 
-// runRequest is the body of a synchronous run, and (with Tool) of an asynchronous one.
-type runRequest struct {
-	Tool           string            `json:"tool,omitempty"` // only for POST /v1/runs
-	Args           []string          `json:"args"`
-	Env            map[string]string `json:"env"`
-	Stdin          *string           `json:"stdin"`
-	TimeoutSeconds int               `json:"timeoutSeconds"` // may only shorten the tool's timeout
+// toolList is the answer of GET /v1/tools.
+type toolList struct {
+	Skill      string  `json:"skill"`
+	Enabled    bool    `json:"enabled"`
+	GateReason string  `json:"gateReason,omitempty"`
+	Tools      []*Tool `json:"tools"`
 }
 
-// compatRequest is the skill-sidecar body of POST /skill/<tool>.
+// runRequest is the body of a synchronous run, and (with Tool) of an asynchronous one. A typed tool takes
+// Input (a JSON object checked against its parameters), a free-argument tool takes Args; a tool without
+// either takes neither.
+type runRequest struct {
+	Tool           string            `json:"tool,omitempty"` // only for POST /v1/runs
+	Args           []string          `json:"args,omitempty"`
+	Input          json.RawMessage   `json:"input,omitempty"`
+	Env            map[string]string `json:"env,omitempty"`
+	Stdin          *string           `json:"stdin,omitempty"`
+	TimeoutSeconds int               `json:"timeoutSeconds,omitempty"` // may only shorten the tool's timeout
+}
+
+// compatRequest is the skill-sidecar body of POST /skill/<tool>; Input is this executor's addition, for
+// typed tools.
 type compatRequest struct {
 	Args    []string          `json:"args"`
+	Input   json.RawMessage   `json:"input"`
 	Env     map[string]string `json:"env"`
 	Stdin   *string           `json:"stdin"`
 	Timeout *int              `json:"timeout"` // seconds; above compatSyncLimit the call turns asynchronous
@@ -70,7 +86,8 @@ type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"error"`
 	Message string `json:"message"`
-	Index   *int   `json:"index,omitempty"` // argument_refused: which argument (0-based)
+	Index   *int   `json:"index,omitempty"`     // argument_refused: which argument (0-based)
+	Param   string `json:"parameter,omitempty"` // input_refused: which parameter
 }
 
 func (e *apiError) Error() string { return e.Message }

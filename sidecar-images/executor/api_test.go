@@ -17,7 +17,7 @@ import (
 
 func TestHealthAndTools(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t,
-		map[string]any{"name": "get", "description": "kubectl get", "command": []string{"/bin/echo", "get"},
+		map[string]any{"freeArguments": true, "name": "get", "description": "kubectl get", "command": []string{"/bin/echo", "get"},
 			"argPolicy": map[string]any{"deniedFlags": []string{"--token"}, "maxArgs": 5}},
 		toolDef("missing", "/nonexistent/tool"))})
 
@@ -94,7 +94,7 @@ func TestRunSync(t *testing.T) {
 
 func TestCallerTimeoutOnlyShortens(t *testing.T) {
 	e := startExecutor(t, opts{
-		tools: toolsJSON(t, map[string]any{"name": "nap", "command": []string{"sleep"}, "timeoutSeconds": 1}),
+		tools: toolsJSON(t, map[string]any{"freeArguments": true, "name": "nap", "command": []string{"sleep"}, "timeoutSeconds": 1}),
 		env:   map[string]string{"SKILLPOD_KILL_GRACE": "100ms"},
 	})
 	start := time.Now()
@@ -284,10 +284,17 @@ func TestGate(t *testing.T) {
 	// A file that cannot be parsed closes the gate: we cannot tell whether the skill was switched off.
 	write(t, e.podinfo, "skillpod.io/disabled-skills=demo\n")
 	e.refused("echo", nil, 503, "skill_disabled")
+	write(t, e.podinfo, "")
+	e.run("echo", nil)
+	// A missing podinfo file closes the gate too: the operator always mounts it, so its absence means the
+	// switch-off cannot be read (issue 13: it used to open the gate).
 	if err := os.Remove(e.podinfo); err != nil {
 		t.Fatal(err)
 	}
-	e.run("echo", nil)
+	ae = e.refused("echo", nil, 503, "skill_disabled")
+	if !strings.Contains(ae.Message, "podinfo file") || !strings.Contains(ae.Message, "missing") {
+		t.Fatalf("missing podinfo: message %q does not say why", ae.Message)
+	}
 }
 
 func TestProbe(t *testing.T) {
@@ -333,10 +340,10 @@ func TestInstall(t *testing.T) {
 
 func TestCallAndListCommands(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t,
-		map[string]any{"name": "say", "description": "print and fail", "command": []string{"/bin/sh", "-c", `echo "$@"; echo warn >&2; exit 7`, "say"},
+		map[string]any{"freeArguments": true, "name": "say", "description": "print and fail", "command": []string{"/bin/sh", "-c", `echo "$@"; echo warn >&2; exit 7`, "say"},
 			"argPolicy": map[string]any{"deniedFlags": []string{"--token"}}},
 		toolDef("cat", "/bin/cat"),
-		map[string]any{"name": "nap", "command": []string{"sleep"}, "timeoutSeconds": 1},
+		map[string]any{"freeArguments": true, "name": "nap", "command": []string{"sleep"}, "timeoutSeconds": 1},
 	), env: map[string]string{"SKILLPOD_KILL_GRACE": "100ms"}})
 
 	code, out, errOut := e.cli("", "call", "demo", "say", "hello", "--flag-for-the-tool")
@@ -381,7 +388,7 @@ func TestCallAndListCommands(t *testing.T) {
 
 func TestAuditTrail(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t, shTool("say", `echo "$1"; exit 2`),
-		map[string]any{"name": "guarded", "command": []string{"/bin/echo"}, "argPolicy": map[string]any{"deniedFlags": []string{"--token"}}})})
+		map[string]any{"freeArguments": true, "name": "guarded", "command": []string{"/bin/echo"}, "argPolicy": map[string]any{"deniedFlags": []string{"--token"}}})})
 	long := strings.Repeat("a", 1000)
 	e.run("say", map[string]any{"args": []string{long, "second"}, "env": map[string]string{"SKILL_SECRETISH": "value-not-logged"}, "stdin": "abc"})
 	e.refused("guarded", map[string]any{"args": []string{"--token=hunter2"}}, 400, "argument_refused")
@@ -443,26 +450,33 @@ func TestRoutesAndMethods(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
-	base := []string{"PATH=/usr/bin:/bin", "SKILLPOD_IPC_DIR=" + dir, "SKILLPOD_WORKDIR=" + dir, "SKILLPOD_AGENT_UID=0"}
-	cases := map[string][]string{
-		"no tools":          {},
-		"unknown field":     {`SKILLPOD_TOOLS=[{"name":"x","command":["ls"],"policy":{}}]`},
-		"bad regexp":        {`SKILLPOD_TOOLS=[{"name":"x","command":["ls"],"argPolicy":{"deniedPatterns":["("]}}]`},
-		"relative command":  {`SKILLPOD_TOOLS=[{"name":"x","command":["./x"]}]`},
-		"bad limit":         {`SKILLPOD_TOOLS=[{"name":"x","command":["ls"]}]`, "SKILLPOD_MAX_CONCURRENCY=-3"},
-		"missing workdir":   {`SKILLPOD_TOOLS=[{"name":"x","command":["ls"]}]`, "SKILLPOD_WORKDIR=" + filepath.Join(dir, "none")},
-		"missing agent uid": {`SKILLPOD_TOOLS=[{"name":"x","command":["ls"]}]`, "SKILLPOD_AGENT_UID="},
+	base := map[string]string{"SKILLPOD_IPC_DIR": dir, "SKILLPOD_WORKDIR": dir, "SKILLPOD_AGENT_UID": "0",
+		"SKILLPOD_TOOLS": `[{"name":"x","command":["ls"]}]`}
+	cases := []struct {
+		name   string
+		change map[string]string
+		want   string // in the diagnostic: the start is refused for this reason, not another
+	}{
+		{"no tools", map[string]string{"SKILLPOD_TOOLS": ""}, "SKILLPOD_TOOLS is empty"},
+		{"unknown field", map[string]string{"SKILLPOD_TOOLS": `[{"name":"x","command":["ls"],"policy":{}}]`}, `unknown field \"policy\"`},
+		{"bad regexp", map[string]string{"SKILLPOD_TOOLS": `[{"name":"x","command":["ls"],"freeArguments":true,"argPolicy":{"deniedPatterns":["("]}}]`}, "deniedPatterns"},
+		{"relative command", map[string]string{"SKILLPOD_TOOLS": `[{"name":"x","command":["./x"]}]`}, "absolute path"},
+		{"bad limit", map[string]string{"SKILLPOD_MAX_CONCURRENCY": "-3"}, "SKILLPOD_MAX_CONCURRENCY"},
+		{"bad connection cap", map[string]string{"SKILLPOD_MAX_CONNECTIONS": "0"}, "SKILLPOD_MAX_CONNECTIONS"},
+		{"missing workdir", map[string]string{"SKILLPOD_WORKDIR": filepath.Join(dir, "none")}, "working directory"},
+		{"missing agent uid", map[string]string{"SKILLPOD_AGENT_UID": ""}, "SKILLPOD_AGENT_UID is not set"},
 	}
-	for name, extra := range cases {
-		code, _, errOut := runCLI(t, append(append([]string{}, base...), extra...), nil, "", "serve", "--skill", "demo")
-		if code == 0 || !strings.Contains(errOut, "invalid configuration") {
-			t.Errorf("%s: exit %d, stderr %q", name, code, errOut)
+	for _, c := range cases {
+		env := append([]string{"PATH=/usr/bin:/bin"}, settingsEnv(base, c.change)...)
+		code, _, errOut := runCLI(t, env, nil, "", "serve", "--skill", "demo")
+		if code == 0 || !strings.Contains(errOut, "invalid configuration") || !strings.Contains(errOut, c.want) {
+			t.Errorf("%s: exit %d, stderr %q, want the reason %q", c.name, code, errOut, c.want)
 		}
 	}
-	if code, _, _ := runCLI(t, base, nil, "", "serve"); code != 2 {
+	if code, _, _ := runCLI(t, settingsEnv(base), nil, "", "serve"); code != 2 {
 		t.Errorf("serve without --skill: exit %d, want 2", code)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "demo.sock")); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "demo", "exec.sock")); err == nil {
 		t.Error("a refused configuration must not leave a socket")
 	}
 }

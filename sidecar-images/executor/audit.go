@@ -27,7 +27,8 @@ type auditLine struct {
 	Time        string   `json:"time"`
 	Skill       string   `json:"skill"`
 	Tool        string   `json:"tool,omitempty"`
-	Args        []string `json:"args"`
+	Args        []string `json:"args"`            // the caller's arguments, or for a typed tool the rendered ones
+	Input       any      `json:"input,omitempty"` // a typed call's input, keys and values (values shortened)
 	Mode        string   `json:"mode"`            // sync | async | compat | refused (a caller that is not the agent)
 	Route       string   `json:"route,omitempty"` // for refused: what it asked for
 	RunID       string   `json:"runId,omitempty"`
@@ -63,6 +64,32 @@ func (a *auditor) write(l auditLine) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_, _ = a.w.Write(b) // one write per line, so lines never interleave
+}
+
+// auditInput records a caller's input for the trail: an object as keys and values (each value's JSON cut to
+// auditMaxArgLen bytes, at most auditMaxArgs keys), anything else as shortened text. It is written as given,
+// refused or not: what the agent tried is what the trail is for.
+func auditInput(raw json.RawMessage) any {
+	if isNull(raw) {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if !isJSONKind(raw, '{') || json.Unmarshal(raw, &obj) != nil {
+		return shorten(string(raw), auditMaxArgLen)
+	}
+	out := map[string]json.RawMessage{}
+	for i, k := range sortedKeys(obj) {
+		if i == auditMaxArgs {
+			out["…"] = json.RawMessage(fmt.Sprintf(`"(+%d more keys)"`, len(obj)-i))
+			break
+		}
+		v := obj[k]
+		if len(v) > auditMaxArgLen {
+			v, _ = json.Marshal(shorten(string(v), auditMaxArgLen))
+		}
+		out[shorten(k, 80)] = v
+	}
+	return out
 }
 
 // auditArgs keeps the trail readable and bounded: long arguments are cut, and only the first ones are listed.

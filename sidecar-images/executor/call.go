@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Exit codes of `call` that are not the tool's own.
@@ -17,14 +18,17 @@ const (
 	exitExecutorError = 125 // the executor refused or failed the call; the tool did not run (to completion)
 )
 
-const callUsage = "usage: skillpod-exec call [--stdin] [--timeout <seconds>] [--json] <pack> <tool> [args…]"
+const callUsage = "usage: skillpod-exec call [--stdin] [--timeout <seconds>] [--json] <pack> <tool> --input '<json>'\n" +
+	"       skillpod-exec call [--stdin] [--timeout <seconds>] [--json] <pack> <tool> [args…]   (free-argument tools)"
 
-// callCmd is `call <pack> <tool> [args…]`: it runs the tool through the pack's executor and passes its
-// output and exit code through, so the agent can use a skill like a local command. Options go before the
-// pack; everything after the tool name is the tool's, verbatim.
+// callCmd is `call <pack> <tool> --input '<json>'` for a typed tool and `call <pack> <tool> [args…]` for a
+// free-argument one: it runs the tool through the pack's executor and passes its output and exit code
+// through, so the agent can use a skill like a local command. Options go before the pack (--input may also
+// follow the tool, as the only thing there); everything else after the tool name is the tool's, verbatim.
 func callCmd(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var req runRequest
 	var asJSON, withStdin bool
+	var input *string
 options:
 	for len(args) > 0 && strings.HasPrefix(args[0], "--") {
 		opt := args[0]
@@ -42,6 +46,11 @@ options:
 				return fail(stderr, "--timeout wants a positive number of seconds")
 			}
 			req.TimeoutSeconds, args = n, args[1:]
+		case opt == "--input" && len(args) > 0:
+			input, args = &args[0], args[1:]
+		case strings.HasPrefix(opt, "--input="):
+			v := strings.TrimPrefix(opt, "--input=")
+			input = &v
 		default:
 			return fail(stderr, fmt.Sprintf("unknown option %q; %s", opt, callUsage))
 		}
@@ -63,7 +72,25 @@ options:
 		req.Stdin = &s
 	}
 
-	c := newIPCClient(socketPath(getenv, pack), 0) // no client timeout: the tool's own bounds the call
+	sock, err := clientSocket(ipcDir(getenv), pack)
+	if err != nil {
+		return fail(stderr, err.Error())
+	}
+	c := newIPCClient(sock, 0) // no client timeout: the tool's own bounds the call
+	if input == nil {
+		if in, ok := trailingInput(req.Args); ok && !isFreeTool(sock, tool) {
+			input, req.Args = &in, nil
+		}
+	}
+	if input != nil {
+		if len(req.Args) > 0 {
+			return fail(stderr, "--input and arguments do not go together: a typed tool takes --input, a free-argument tool arguments")
+		}
+		if !json.Valid([]byte(*input)) {
+			return fail(stderr, "--input is not valid JSON; want an object such as '{\"name\":\"web\"}'")
+		}
+		req.Input = json.RawMessage(*input)
+	}
 	var res runResult
 	if err := c.do(http.MethodPost, "/v1/tools/"+tool+"/run", req, &res); err != nil {
 		return failErr(stderr, err)
@@ -89,6 +116,33 @@ options:
 		_, _ = fmt.Fprintf(stderr, "skillpod-exec: %s %s was stopped (%s)\n", pack, tool, res.StopReason)
 	}
 	return res.ExitCode & 0xff
+}
+
+// trailingInput recognises `<pack> <tool> --input <json>` (or --input=<json>), the documented form for typed
+// tools. The same words could be a free-argument tool's own flag, so the caller asks the tool's kind first.
+func trailingInput(args []string) (string, bool) {
+	switch {
+	case len(args) == 2 && args[0] == "--input":
+		return args[1], true
+	case len(args) == 1 && strings.HasPrefix(args[0], "--input="):
+		return strings.TrimPrefix(args[0], "--input="), true
+	}
+	return "", false
+}
+
+// isFreeTool asks the executor whether tool takes free arguments; when it cannot tell, it says no, and a
+// free tool then refuses the input with a message that says to send arguments.
+func isFreeTool(sock, tool string) bool {
+	var tl toolList
+	if newIPCClient(sock, 5*time.Second).do(http.MethodGet, "/v1/tools", nil, &tl) != nil {
+		return false
+	}
+	for _, t := range tl.Tools {
+		if t.Name == tool {
+			return t.FreeArguments
+		}
+	}
+	return false
 }
 
 func writeStream(w io.Writer, data, encoding string) {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"time"
 )
@@ -15,11 +14,12 @@ type config struct {
 	tools    []*Tool
 	agentUID uint32
 
-	ipcDir  string // SKILLPOD_IPC_DIR; the socket is <ipcDir>/<pack>.sock
+	ipcDir  string // SKILLPOD_IPC_DIR; the socket is <ipcDir>/<pack>/exec.sock
 	podinfo string // SKILLPOD_PODINFO_FILE; the downward API annotations file read by the gate
 	workdir string // SKILLPOD_WORKDIR; every run's working directory
 
 	maxConcurrency int           // runs in flight at once; beyond: 429
+	maxConnections int           // open connections from the agent at once; beyond: 503 and closed
 	maxOutput      int           // bytes kept per stream per run
 	maxBody        int64         // request body cap; beyond: 413
 	killGrace      time.Duration // TERM → KILL
@@ -37,6 +37,7 @@ const (
 	defaultPodinfo        = "/skillpod/podinfo/annotations"
 	defaultWorkdir        = "/workspace"
 	defaultMaxConcurrency = 4
+	defaultMaxConnections = 64
 	defaultMaxOutput      = 1 << 20
 	defaultMaxBody        = 1 << 20
 	defaultKillGrace      = 2 * time.Second
@@ -48,13 +49,9 @@ const (
 	maxSocketPath         = 107 // sun_path is 108 bytes with the terminating NUL
 )
 
-// paths are the three locations every subcommand agrees on; tests move them into a temp dir.
+// ipcDir is where every subcommand looks for the packs' directories; tests move it into a temp dir.
 func ipcDir(getenv func(string) string) string {
 	return envOr(getenv, "SKILLPOD_IPC_DIR", defaultIPCDir)
-}
-
-func socketPath(getenv func(string) string, pack string) string {
-	return filepath.Join(ipcDir(getenv), pack+".sock")
 }
 
 func loadConfig(pack string, getenv func(string) string) (*config, error) {
@@ -84,6 +81,7 @@ func loadConfig(pack string, getenv func(string) string) (*config, error) {
 
 	p := envParser{getenv: getenv}
 	c.maxConcurrency = p.int("SKILLPOD_MAX_CONCURRENCY", defaultMaxConcurrency, 1, 1024)
+	c.maxConnections = p.int("SKILLPOD_MAX_CONNECTIONS", defaultMaxConnections, 1, 4096)
 	c.maxOutput = p.int("SKILLPOD_MAX_OUTPUT_BYTES", defaultMaxOutput, 1, 64<<20)
 	c.maxBody = int64(p.int("SKILLPOD_MAX_BODY_BYTES", defaultMaxBody, 256, 64<<20))
 	c.killGrace = p.duration("SKILLPOD_KILL_GRACE", defaultKillGrace, 0, time.Minute)
@@ -95,7 +93,7 @@ func loadConfig(pack string, getenv func(string) string) (*config, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	if sock := socketPath(getenv, pack); len(sock) > maxSocketPath {
+	if sock := socketPath(c.ipcDir, pack); len(sock) > maxSocketPath {
 		return nil, fmt.Errorf("socket path %s is longer than %d bytes", sock, maxSocketPath)
 	}
 	return c, nil

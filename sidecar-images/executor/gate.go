@@ -23,13 +23,15 @@ type gate struct {
 	pack string
 }
 
-// closed reports whether calls must be refused, and why. A missing file means no annotations (a pod without
-// the downward API volume, or a test); a file that exists but cannot be read or parsed closes the gate,
-// because then we cannot tell whether the skill was switched off.
+// closed reports whether calls must be refused, and why. A file that is missing, cannot be read or cannot be
+// parsed closes the gate: then we cannot tell whether the skill was switched off, and the operator always
+// mounts the file, so its absence means something is wrong (an image that moved the path, a pod not built by
+// the operator), not that nothing is switched off.
 func (g gate) closed() (bool, string) {
 	data, err := os.ReadFile(g.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return false, ""
+		return true, fmt.Sprintf("the podinfo file %s is missing, so the switch-off annotation cannot be read: "+
+			"every tool is off until it exists", g.path)
 	}
 	if err != nil {
 		return true, fmt.Sprintf("cannot read %s: %v", g.path, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -18,26 +19,27 @@ const (
 
 func (s *server) listTools(w http.ResponseWriter) {
 	closed, why := s.gate.closed()
-	writeJSON(w, http.StatusOK, map[string]any{
-		"skill": s.cfg.pack, "enabled": !closed, "gateReason": why, "tools": s.cfg.tools,
-	})
+	writeJSON(w, http.StatusOK, toolList{Skill: s.cfg.pack, Enabled: !closed, GateReason: why, Tools: s.cfg.tools})
 }
 
 // call is what the three run routes share once the body is decoded.
 type call struct {
 	mode  string // sync | async | compat
 	tool  string
-	args  []string
+	args  []string        // the caller's (free-argument tools); once prepared, the arguments that run
+	input json.RawMessage // the caller's input (typed tools)
 	env   map[string]string
 	stdin *string
 	peer  peer
 	secs  int
 	// bodyErr is a fault found while reading the body; it is refused like any other, audit line included.
 	bodyErr *apiError
+	// release gives back the body budget once the request has been handed on (see readJSON).
+	release func()
 }
 
 func (s *server) auditFor(c call) auditLine {
-	l := auditLine{Mode: c.mode, Tool: c.tool, Args: c.args}
+	l := auditLine{Mode: c.mode, Tool: c.tool, Args: c.args, Input: auditInput(c.input)}
 	if c.peer.ok {
 		uid := c.peer.uid
 		l.PeerUID = &uid
@@ -62,6 +64,9 @@ func (s *server) refuse(w http.ResponseWriter, c call, e *apiError) {
 
 // start prepares and launches a call; on refusal it has already answered and returns nil.
 func (s *server) start(w http.ResponseWriter, c call, started func(*run), finished func(outcome)) (*run, <-chan struct{}) {
+	if c.release != nil {
+		defer c.release()
+	}
 	if c.bodyErr != nil {
 		s.refuse(w, c, c.bodyErr)
 		return nil, nil
@@ -70,11 +75,12 @@ func (s *server) start(w http.ResponseWriter, c call, started func(*run), finish
 		s.refuse(w, c, errorf(http.StatusServiceUnavailable, "shutting_down", "the executor is shutting down"))
 		return nil, nil
 	}
-	spec, e := s.prepare(c.tool, c.args, c.env, c.stdin, c.secs)
+	spec, e := s.prepare(c.tool, c.args, c.input, c.env, c.stdin, c.secs)
 	if e != nil {
 		s.refuse(w, c, e)
 		return nil, nil
 	}
+	c.args = spec.args // the audit line shows what runs: for a typed tool, the rendered arguments
 	rn, over, e := s.launch(spec, s.auditFor(c), started, finished)
 	if e != nil {
 		s.refuse(w, c, e)
@@ -87,11 +93,11 @@ func (s *server) start(w http.ResponseWriter, c call, started func(*run), finish
 func (s *server) runSync(w http.ResponseWriter, r *http.Request, tool string) {
 	var req runRequest
 	c := call{mode: "sync", tool: tool, peer: peerFrom(r.Context())}
-	c.bodyErr = s.readJSON(w, r, &req, true)
+	c.release, c.bodyErr = s.readJSON(w, r, &req, true)
 	if c.bodyErr == nil && req.Tool != "" {
 		c.bodyErr = errorf(http.StatusBadRequest, "bad_request", `"tool" belongs in POST /v1/runs; here the path names it`)
 	}
-	c.args, c.env, c.stdin, c.secs = req.Args, req.Env, req.Stdin, req.TimeoutSeconds
+	c.args, c.input, c.env, c.stdin, c.secs = req.Args, req.Input, req.Env, req.Stdin, req.TimeoutSeconds
 	rn, over := s.start(w, c, nil, nil)
 	if rn == nil {
 		return
@@ -110,8 +116,8 @@ func (s *server) finishSync(ctx context.Context, rn *run, over <-chan struct{}) 
 func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	var req runRequest
 	c := call{mode: "async", peer: peerFrom(r.Context())}
-	c.bodyErr = s.readJSON(w, r, &req, true)
-	c.tool, c.args, c.env, c.stdin, c.secs = req.Tool, req.Args, req.Env, req.Stdin, req.TimeoutSeconds
+	c.release, c.bodyErr = s.readJSON(w, r, &req, true)
+	c.tool, c.args, c.input, c.env, c.stdin, c.secs = req.Tool, req.Args, req.Input, req.Env, req.Stdin, req.TimeoutSeconds
 	j, ok := s.startJob(w, c)
 	if !ok {
 		return
@@ -215,7 +221,7 @@ func (s *server) cancel(w http.ResponseWriter, r *http.Request, id string) {
 func (s *server) compatRun(w http.ResponseWriter, r *http.Request, tool string) {
 	var req compatRequest
 	c := call{mode: "compat", tool: tool, peer: peerFrom(r.Context())}
-	c.bodyErr = s.readJSON(w, r, &req, false) // lenient, like the API it imitates
+	c.release, c.bodyErr = s.readJSON(w, r, &req, false) // lenient, like the API it imitates
 	secs := compatDefaultTimeout
 	if req.Timeout != nil {
 		secs = *req.Timeout
@@ -223,7 +229,7 @@ func (s *server) compatRun(w http.ResponseWriter, r *http.Request, tool string) 
 			c.bodyErr = errorf(http.StatusBadRequest, "bad_request", "timeout must be a positive number of seconds")
 		}
 	}
-	c.args, c.env, c.stdin, c.secs = req.Args, req.Env, req.Stdin, secs
+	c.args, c.input, c.env, c.stdin, c.secs = req.Args, req.Input, req.Env, req.Stdin, secs
 	if secs > compatSyncLimit {
 		j, ok := s.startJob(w, c)
 		if ok {

@@ -53,9 +53,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// toolDef builds one SKILLPOD_TOOLS entry.
+// toolDef builds one SKILLPOD_TOOLS entry of a free-argument tool (the kind most process-level tests need).
 func toolDef(name string, command ...string) map[string]any {
-	return map[string]any{"name": name, "command": command}
+	return map[string]any{"name": name, "command": command, "freeArguments": true}
 }
 
 func toolsJSON(t *testing.T, tools ...map[string]any) string {
@@ -119,7 +119,7 @@ func startExecutor(t *testing.T, o opts) *executor {
 	e := &executor{t: t, pack: o.pack, dir: dir, ipc: filepath.Join(dir, "ipc"), work: filepath.Join(dir, "work"),
 		podinfo: filepath.Join(dir, "annotations"), audit: &syncBuffer{}, diag: &syncBuffer{}, exited: make(chan struct{}),
 		agentUID: o.agentUID}
-	e.sock = filepath.Join(e.ipc, o.pack+".sock")
+	e.sock = filepath.Join(e.ipc, o.pack, "exec.sock")
 	for _, d := range []string{dir, e.ipc, e.work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -128,17 +128,16 @@ func startExecutor(t *testing.T, o opts) *executor {
 			t.Fatal(err)
 		}
 	}
+	// The operator mounts the podinfo file in every pod; without it the gate is closed.
+	write(t, e.podinfo, "kubernetes.io/config.seen=\"2024-01-01\"\n")
 	e.baseEnv = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "SKILLPOD_IPC_DIR=" + e.ipc}
-	env := append([]string{}, e.baseEnv...)
-	env = append(env,
-		"SKILLPOD_TOOLS="+o.tools,
-		"SKILLPOD_AGENT_UID="+strconv.Itoa(o.agentUID),
-		"SKILLPOD_WORKDIR="+e.work,
-		"SKILLPOD_PODINFO_FILE="+e.podinfo,
-	)
-	for k, v := range o.env {
-		env = append(env, k+"="+v)
-	}
+	env := append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir}, settingsEnv(map[string]string{
+		"SKILLPOD_IPC_DIR":      e.ipc,
+		"SKILLPOD_TOOLS":        o.tools,
+		"SKILLPOD_AGENT_UID":    strconv.Itoa(o.agentUID),
+		"SKILLPOD_WORKDIR":      e.work,
+		"SKILLPOD_PODINFO_FILE": e.podinfo,
+	}, o.env)...)
 	e.cmd = exec.Command(execBin, "serve", "--skill", o.pack)
 	e.cmd.Env = env
 	e.cmd.Stdout, e.cmd.Stderr = e.audit, e.diag
@@ -167,6 +166,26 @@ func startExecutor(t *testing.T, o opts) *executor {
 		e.readyIn = time.Since(start)
 	}
 	return e
+}
+
+// settingsEnv is every setting serve requires, as the operator writes them: the given values, and the empty
+// string (the default) for the rest. Later maps override earlier ones.
+func settingsEnv(values ...map[string]string) []string {
+	merged := map[string]string{}
+	for _, m := range values {
+		for k, v := range m {
+			merged[k] = v
+		}
+	}
+	var env []string
+	for _, k := range settingKeys {
+		env = append(env, k+"="+merged[k])
+		delete(merged, k)
+	}
+	for k, v := range merged { // variables that are not settings (the child may or may not see them)
+		env = append(env, k+"="+v)
+	}
+	return env
 }
 
 func unixHTTP(sock string, timeout time.Duration) *http.Client {

@@ -64,7 +64,7 @@ func TestMetacharactersStayLiteral(t *testing.T) {
 // The kubectl-like tool prints its argv, so a refusal that slipped through would show.
 func TestKubectlPolicyOverHTTP(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t, map[string]any{
-		"name": "kubectl", "command": []string{"/bin/echo", "kubectl"},
+		"name": "kubectl", "command": []string{"/bin/echo", "kubectl"}, "freeArguments": true,
 		"argPolicy": map[string]any{
 			"deniedFlags":     []string{"--kubeconfig", "--server", "-s", "--token", "--as", "--as-group", "--as-uid"},
 			"allowedPatterns": []string{`[A-Za-z0-9./=:_,-]+`},
@@ -208,9 +208,9 @@ func TestOtherUIDRefused(t *testing.T) {
 func TestTimeoutKillsGrandchildren(t *testing.T) {
 	e := startExecutor(t, opts{
 		tools: toolsJSON(t,
-			map[string]any{"name": "forker", "timeoutSeconds": 1, "command": []string{"/bin/sh", "-c",
+			map[string]any{"freeArguments": true, "name": "forker", "timeoutSeconds": 1, "command": []string{"/bin/sh", "-c",
 				`sleep 300 & echo $! > grandchild.pid; sleep 300`}},
-			map[string]any{"name": "stubborn", "timeoutSeconds": 1, "command": []string{"/bin/sh", "-c",
+			map[string]any{"freeArguments": true, "name": "stubborn", "timeoutSeconds": 1, "command": []string{"/bin/sh", "-c",
 				`trap "" TERM; sleep 300 & echo $! > stubborn.pid; wait; wait`}},
 		),
 		env: map[string]string{"SKILLPOD_KILL_GRACE": "500ms"},
@@ -244,7 +244,7 @@ func TestLeaderExitSweepsItsGroup(t *testing.T) {
 
 func TestHugeOutputIsTruncatedInBoundedMemory(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t,
-		map[string]any{"name": "flood", "timeoutSeconds": 300, "command": []string{"/bin/sh", "-c",
+		map[string]any{"freeArguments": true, "name": "flood", "timeoutSeconds": 300, "command": []string{"/bin/sh", "-c",
 			`head -c 1073741824 /dev/zero; head -c 3000000 /dev/zero >&2`}})})
 	before := vmKB(t, e.pid(), "VmHWM")
 	res := e.run("flood", nil)

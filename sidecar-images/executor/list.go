@@ -5,19 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 )
-
-// toolList is the answer of GET /v1/tools.
-type toolList struct {
-	Skill      string  `json:"skill"`
-	Enabled    bool    `json:"enabled"`
-	GateReason string  `json:"gateReason,omitempty"`
-	Tools      []*Tool `json:"tools"`
-}
 
 // listCmd is `list [--json] [pack…]`: the tools of the named packs, or of every pack with a socket in the
 // ipc directory. A pack that cannot be asked is reported and makes the exit status 1; the others still list.
@@ -28,22 +19,19 @@ func listCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	}
 	packs := args
 	if len(packs) == 0 {
-		socks, _ := filepath.Glob(filepath.Join(ipcDir(getenv), "*.sock"))
-		for _, s := range socks {
-			packs = append(packs, strings.TrimSuffix(filepath.Base(s), ".sock"))
-		}
-		slices.Sort(packs)
+		packs, _ = discoverPacks(ipcDir(getenv)) // an unreadable directory lists nothing, and says so below
 	}
 	status := 0
 	var all []toolList
 	for _, pack := range packs {
-		if !validName(pack, 57) {
-			_, _ = fmt.Fprintf(stderr, "skillpod-exec: %q is not a pack name\n", pack)
+		sock, err := clientSocket(ipcDir(getenv), pack)
+		if err != nil {
+			_, _ = fmt.Fprintf(stderr, "skillpod-exec: %v\n", err)
 			status = 1
 			continue
 		}
 		var tl toolList
-		if err := newIPCClient(socketPath(getenv, pack), 5*time.Second).do(http.MethodGet, "/v1/tools", nil, &tl); err != nil {
+		if err := newIPCClient(sock, 5*time.Second).do(http.MethodGet, "/v1/tools", nil, &tl); err != nil {
 			_, _ = fmt.Fprintf(stderr, "skillpod-exec: %s: %v\n", pack, err)
 			status = 1
 			continue
@@ -64,7 +52,7 @@ func listCmd(args []string, getenv func(string) string, stdout, stderr io.Writer
 	return status
 }
 
-// writeToolList prints a pack for a reader (often a model): how to call each tool and what it refuses.
+// writeToolList prints a pack for a reader (often a model): how to call each tool and what it accepts.
 func writeToolList(w io.Writer, tl toolList) {
 	state := ""
 	if !tl.Enabled {
@@ -76,21 +64,92 @@ func writeToolList(w io.Writer, tl toolList) {
 		if t.Description != "" {
 			_, _ = fmt.Fprintf(w, ": %s", t.Description)
 		}
-		_, _ = fmt.Fprintf(w, "\n    call: skillpod-exec call %s %s [args…]  (runs: %s …; timeout %ds)\n",
-			tl.Skill, t.Name, strings.Join(t.Command, " "), t.TimeoutSeconds)
-		if p := t.ArgPolicy; p != nil {
-			if len(p.DeniedFlags) > 0 {
-				_, _ = fmt.Fprintf(w, "    denied flags: %s\n", strings.Join(p.DeniedFlags, " "))
-			}
-			if len(p.AllowedPatterns) > 0 {
-				_, _ = fmt.Fprintf(w, "    each argument must match one of: %s\n", strings.Join(p.AllowedPatterns, "  "))
-			}
-			if len(p.DeniedPatterns) > 0 {
-				_, _ = fmt.Fprintf(w, "    arguments may not match: %s\n", strings.Join(p.DeniedPatterns, "  "))
-			}
-			if p.MaxArgs != nil {
-				_, _ = fmt.Fprintf(w, "    at most %d arguments\n", *p.MaxArgs)
-			}
+		_, _ = fmt.Fprintln(w)
+		switch {
+		case t.FreeArguments:
+			_, _ = fmt.Fprintf(w, "    call: skillpod-exec call %s %s [args…]  (runs: %s …; timeout %ds)\n",
+				tl.Skill, t.Name, strings.Join(t.Command, " "), t.TimeoutSeconds)
+			writePolicy(w, t.ArgPolicy)
+		case t.Parameters != nil:
+			_, _ = fmt.Fprintf(w, "    call: skillpod-exec call %s %s --input '<json>'  (timeout %ds)\n",
+				tl.Skill, t.Name, t.TimeoutSeconds)
+			writeParameters(w, t.Parameters)
+		default:
+			_, _ = fmt.Fprintf(w, "    call: skillpod-exec call %s %s  (takes no input; runs: %s; timeout %ds)\n",
+				tl.Skill, t.Name, strings.Join(t.Command, " "), t.TimeoutSeconds)
 		}
 	}
+}
+
+func writePolicy(w io.Writer, p *ArgPolicy) {
+	if p == nil {
+		return
+	}
+	if len(p.AllowedFlags) > 0 {
+		var flags []string
+		for _, f := range p.AllowedFlags {
+			if f.Value != nil {
+				flags = append(flags, f.Flag+" <"+*f.Value+">")
+			} else {
+				flags = append(flags, f.Flag)
+			}
+		}
+		_, _ = fmt.Fprintf(w, "    allowed flags (no others): %s\n", strings.Join(flags, ", "))
+	}
+	if len(p.DeniedFlags) > 0 {
+		_, _ = fmt.Fprintf(w, "    denied flags: %s\n", strings.Join(p.DeniedFlags, " "))
+	}
+	if len(p.AllowedPatterns) > 0 {
+		_, _ = fmt.Fprintf(w, "    each argument must match one of: %s\n", strings.Join(p.AllowedPatterns, "  "))
+	}
+	if len(p.DeniedPatterns) > 0 {
+		_, _ = fmt.Fprintf(w, "    arguments may not match: %s\n", strings.Join(p.DeniedPatterns, "  "))
+	}
+	if p.MaxArgs != nil {
+		_, _ = fmt.Fprintf(w, "    at most %d arguments\n", *p.MaxArgs)
+	}
+}
+
+// writeParameters prints a typed tool's parameters one a line: name, type, constraints, description.
+func writeParameters(w io.Writer, raw json.RawMessage) {
+	var sch struct {
+		Properties map[string]map[string]any `json:"properties"`
+		Required   []string                  `json:"required"`
+	}
+	if json.Unmarshal(raw, &sch) != nil {
+		return
+	}
+	for _, name := range sortedKeys(sch.Properties) {
+		p := sch.Properties[name]
+		line := fmt.Sprintf("%v", p["type"])
+		if items, ok := p["items"].(map[string]any); ok {
+			line = fmt.Sprintf("array of %v", items["type"])
+			p = mergeItems(p, items)
+		}
+		if slices.Contains(sch.Required, name) {
+			line += ", required"
+		}
+		for _, k := range []string{"enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "maxItems"} {
+			if v, ok := p[k]; ok {
+				b, _ := json.Marshal(v)
+				line += fmt.Sprintf(", %s %s", k, b)
+			}
+		}
+		if d, ok := p["description"].(string); ok && d != "" {
+			line += ": " + d
+		}
+		_, _ = fmt.Fprintf(w, "    - %s (%s)\n", name, line)
+	}
+}
+
+// mergeItems shows an array's item constraints with the array's own.
+func mergeItems(p, items map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range items {
+		out[k] = v
+	}
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
 }

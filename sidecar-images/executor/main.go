@@ -12,11 +12,14 @@ import (
 const usage = `skillpod-exec: Skillpod's skill executor
 
   skillpod-exec install <dir>                 copy this binary to <dir>/skillpod-exec
-  skillpod-exec serve --skill <pack>          serve the pack's tools on $SKILLPOD_IPC_DIR/<pack>.sock
+  skillpod-exec serve --skill <pack>          serve the pack's tools on $SKILLPOD_IPC_DIR/<pack>/exec.sock
   skillpod-exec probe --skill <pack>          exit 0 when the executor answers and every tool resolves
+  skillpod-exec call [--stdin] [--timeout <s>] [--json] <pack> <tool> --input '<json>'
+                                              run a typed tool; its output and exit code pass through
   skillpod-exec call [--stdin] [--timeout <s>] [--json] <pack> <tool> [args…]
-                                              run a tool; its output and exit code pass through
+                                              run a free-argument tool
   skillpod-exec list [--json] [pack…]         list the tools of the packs in $SKILLPOD_IPC_DIR
+  skillpod-exec settings                      the SKILLPOD_* settings serve requires, as a JSON array
 `
 
 func main() {
@@ -40,6 +43,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return callCmd(rest, os.Getenv, stdin, stdout, stderr)
 	case "list":
 		return listCmd(rest, os.Getenv, stdout, stderr)
+	case "settings":
+		return settingsCmd(stdout)
 	case "help", "-h", "--help":
 		_, _ = io.WriteString(stdout, usage)
 		return 0

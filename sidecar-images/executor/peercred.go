@@ -21,6 +21,9 @@ type peer struct {
 
 // withPeer is the http.Server's ConnContext: it reads the credentials once per connection.
 func withPeer(ctx context.Context, c net.Conn) context.Context {
+	if lc, ok := c.(*limitedConn); ok {
+		return context.WithValue(ctx, peerKey{}, lc.peer) // read at accept already
+	}
 	return context.WithValue(ctx, peerKey{}, peerCred(c))
 }
 

@@ -18,8 +18,15 @@ type argPolicyRT struct {
 	short   []rune       // denied single-character flags, case-sensitive
 	allowed []*regexp.Regexp
 	denied  []*regexp.Regexp
+	flags   *allowlist // allowedFlags; nil when not set
+	pflag   bool       // the tool parses flags like spf13/pflag: no abbreviations of long flags
 	maxArgs int
 }
+
+const (
+	parserGetopt = "getopt"
+	parserPflag  = "pflag"
+)
 
 type deniedLong struct {
 	spelled string // as the pack author wrote it, for messages
@@ -36,6 +43,20 @@ func compilePolicy(p *ArgPolicy) (argPolicyRT, error) {
 	rt := argPolicyRT{maxArgs: defaultMaxArgs}
 	if p == nil {
 		return rt, nil
+	}
+	switch p.Parser {
+	case "", parserGetopt:
+	case parserPflag:
+		rt.pflag = true
+	default:
+		return rt, fmt.Errorf("parser: %q is not getopt or pflag", p.Parser)
+	}
+	if p.AllowedFlags != nil {
+		al, err := compileAllowlist(p.AllowedFlags)
+		if err != nil {
+			return rt, fmt.Errorf("allowedFlags: %w", err)
+		}
+		rt.flags = al
 	}
 	if p.MaxArgs != nil {
 		if *p.MaxArgs < 0 {
@@ -81,20 +102,52 @@ func (e *argError) Error() string { return e.Reason }
 
 // check applies the policy to the caller's arguments (never to the pack's own command prefix). Every
 // argument is checked, including those after "--": a tool may hand them on to another parser (kubectl exec,
-// xargs-like tools), so "end of options" is not a safe place to stop.
+// xargs-like tools), so "end of options" is not a safe place to stop. Order: the count, then each argument
+// against NUL, deniedFlags and deniedPatterns, then allowedFlags (which also tells flag values from
+// positional arguments) and allowedPatterns.
 func (p *argPolicyRT) check(args []string) *argError {
 	if len(args) > p.maxArgs {
 		return &argError{Index: -1, Reason: fmt.Sprintf("%d arguments given, the tool allows at most %d", len(args), p.maxArgs)}
 	}
 	for i, a := range args {
-		if reason := p.checkOne(a); reason != "" {
-			return &argError{Index: i, Reason: fmt.Sprintf("argument %d %q refused: %s", i, shorten(a, 80), reason)}
+		if reason := p.checkDenied(a); reason != "" {
+			return refusedArg(i, a, reason)
+		}
+	}
+	positional := make([]bool, len(args))
+	if p.flags != nil {
+		if e := p.flags.walk(args, p.pflag, positional); e != nil {
+			return e
+		}
+	} else {
+		for i := range positional {
+			positional[i] = true
+		}
+	}
+	if len(p.allowed) > 0 {
+		for i, a := range args {
+			if positional[i] && !matchesAny(p.allowed, a) {
+				return refusedArg(i, a, "it matches none of the allowed patterns")
+			}
 		}
 	}
 	return nil
 }
 
-func (p *argPolicyRT) checkOne(a string) string {
+func refusedArg(i int, a, reason string) *argError {
+	return &argError{Index: i, Reason: fmt.Sprintf("argument %d %q refused: %s", i, shorten(a, 80), reason)}
+}
+
+func matchesAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *argPolicyRT) checkDenied(a string) string {
 	if strings.IndexByte(a, 0) >= 0 {
 		return "it contains a NUL byte"
 	}
@@ -104,18 +157,6 @@ func (p *argPolicyRT) checkOne(a string) string {
 	for _, re := range p.denied {
 		if re.MatchString(a) {
 			return fmt.Sprintf("it matches the denied pattern %q", re.String())
-		}
-	}
-	if len(p.allowed) > 0 {
-		ok := false
-		for _, re := range p.allowed {
-			if re.MatchString(a) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return "it matches none of the allowed patterns"
 		}
 	}
 	return ""
@@ -131,9 +172,13 @@ func (p *argPolicyRT) checkFlags(a string) string {
 		// Extra leading dashes ("---token") are stripped too: refusing more is the safe side.
 		n := normFlag(strings.TrimLeft(name, "-"))
 		for _, d := range p.long {
-			// Equal, or a prefix: GNU getopt_long accepts any unambiguous abbreviation ("--kubec").
-			if strings.HasPrefix(d.norm, n) {
-				return fmt.Sprintf("it sets or abbreviates the denied flag %s", d.spelled)
+			// pflag (kubectl, helm) reads only the full name; GNU getopt_long accepts any unambiguous
+			// abbreviation ("--kubec"), so there a prefix is the flag too.
+			if d.norm == n {
+				return fmt.Sprintf("it sets the denied flag %s", d.spelled)
+			}
+			if !p.pflag && strings.HasPrefix(d.norm, n) {
+				return fmt.Sprintf("it abbreviates the denied flag %s (getopt accepts unambiguous prefixes)", d.spelled)
 			}
 		}
 		for _, c := range p.short {
@@ -150,8 +195,11 @@ func (p *argPolicyRT) checkFlags(a string) string {
 		n := normFlag(name)
 		for _, d := range p.long {
 			// Go's flag package accepts "-name" and "-name=v"; getopt_long_only also accepts abbreviations.
-			if strings.HasPrefix(d.norm, n) {
-				return fmt.Sprintf("it sets or abbreviates the denied flag %s (single-dash syntax)", d.spelled)
+			if d.norm == n {
+				return fmt.Sprintf("it sets the denied flag %s (single-dash syntax)", d.spelled)
+			}
+			if !p.pflag && strings.HasPrefix(d.norm, n) {
+				return fmt.Sprintf("it abbreviates the denied flag %s (single-dash syntax; getopt_long_only accepts prefixes)", d.spelled)
 			}
 		}
 	}

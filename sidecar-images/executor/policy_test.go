@@ -116,7 +116,7 @@ func TestPolicyCompileErrors(t *testing.T) {
 }
 
 func TestParseTools(t *testing.T) {
-	tools, err := parseTools(`[{"name":"get","command":["kubectl","get"],"argPolicy":{"deniedFlags":["--token"]}}]`)
+	tools, err := parseTools(`[{"name":"get","command":["kubectl","get"],"freeArguments":true,"argPolicy":{"deniedFlags":["--token"]}}]`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,11 @@ func probeCmd(args []string, getenv func(string) string, stdout, stderr io.Write
 		return 2
 	}
 	var h healthView
-	if err := newIPCClient(socketPath(getenv, pack), 3*time.Second).do(http.MethodGet, "/v1/health", nil, &h); err != nil {
+	sock, err := clientSocket(ipcDir(getenv), pack)
+	if err == nil {
+		err = newIPCClient(sock, 3*time.Second).do(http.MethodGet, "/v1/health", nil, &h)
+	}
+	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "skillpod-exec: probe %s: %v\n", pack, err)
 		return 1
 	}

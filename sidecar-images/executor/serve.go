@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -25,7 +24,11 @@ func serve(args []string, getenv func(string) string, environ []string, stdout, 
 		logger.Error(err.Error())
 		return 2
 	}
-	cfg, err := loadConfig(pack, getenv)
+	var cfg *config
+	err = checkSettings(environ)
+	if err == nil {
+		cfg, err = loadConfig(pack, getenv)
+	}
 	if err == nil {
 		err = checkWorkdir(cfg.workdir)
 	}
@@ -40,12 +43,19 @@ func serve(args []string, getenv func(string) string, environ []string, stdout, 
 	procs := newProcs()
 	s := newServer(cfg, environ, stdout, procs)
 
-	sock := socketPath(getenv, pack)
-	ln, err := listen(sock)
+	sock := socketPath(cfg.ipcDir, pack)
+	err = ensurePackDir(cfg.ipcDir, pack)
+	var ln *net.UnixListener
+	var own ownedSocket
+	if err == nil {
+		ln, own, err = listen(sock)
+	}
 	if err != nil {
 		logger.Error("cannot listen", "socket", sock, "error", err.Error())
 		return 1
 	}
+	// Whatever way serve returns, remove the socket only if it is still the one created here.
+	defer own.unlinkOwn()
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: cfg.readTimeout, // a client that sends headers slowly is cut off
@@ -55,11 +65,11 @@ func serve(args []string, getenv func(string) string, environ []string, stdout, 
 		ErrorLog:          log.New(io.Discard, "", 0), // per-connection noise (resets, timeouts) is not news
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(newLimitListener(ln, cfg.agentUID, cfg.maxConnections)) }()
 	go s.watchGate()
 	go sweepJobs(s)
 	logger.Info("serving", "skill", pack, "socket", sock, "tools", len(cfg.tools), "pid", os.Getpid(),
-		"agentUid", cfg.agentUID, "maxConcurrency", cfg.maxConcurrency)
+		"agentUid", cfg.agentUID, "maxConcurrency", cfg.maxConcurrency, "maxConnections", cfg.maxConnections)
 
 	select {
 	case sig := <-term:
@@ -75,7 +85,7 @@ func serve(args []string, getenv func(string) string, environ []string, stdout, 
 	s.beginShutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.killGrace+drainWait+time.Second)
 	defer cancel()
-	_ = srv.Shutdown(ctx) // closes the listener (removing the socket file) and waits for handlers
+	_ = srv.Shutdown(ctx) // closes the listener and waits for handlers
 	runsOver := make(chan struct{})
 	go func() { s.inflight.Wait(); close(runsOver) }()
 	select {
@@ -85,29 +95,6 @@ func serve(args []string, getenv func(string) string, environ []string, stdout, 
 	}
 	procs.reap()
 	return 0
-}
-
-// listen creates the socket, replacing a stale one left by a previous container of this pod, and opens it to
-// every local user: connecting needs write permission on the socket file, and the agent runs as another UID.
-// Authorisation is the SO_PEERCRED check on each connection, not the file mode.
-func listen(path string) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("%s exists and is not a socket", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, err
-		}
-	}
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o666); err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	return ln, nil
 }
 
 func sweepJobs(s *server) {

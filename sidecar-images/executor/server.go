@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +26,8 @@ type server struct {
 	gate   gate
 	audit  *auditor
 
-	slots chan struct{} // one token per run in flight: the per-skill concurrency cap
+	slots  chan struct{} // one token per run in flight: the per-skill concurrency cap
+	bodies *budget       // bytes of request bodies being read and decoded at once
 
 	mu       sync.Mutex
 	active   map[*run]struct{}
@@ -45,6 +47,7 @@ func newServer(cfg *config, environ []string, auditOut io.Writer, p *procs) *ser
 		gate:   gate{path: cfg.podinfo, pack: cfg.pack},
 		audit:  &auditor{w: auditOut, skill: cfg.pack},
 		slots:  make(chan struct{}, cfg.maxConcurrency),
+		bodies: newBudget(bodyBudgetBodies * cfg.maxBody),
 		active: map[*run]struct{}{},
 		quit:   make(chan struct{}),
 	}
@@ -56,7 +59,7 @@ func newServer(cfg *config, environ []string, auditOut io.Writer, p *procs) *ser
 
 // prepare turns a caller's request into a runSpec, or the error that refuses it. Order matters only for
 // which error a request with several faults gets: the name, the gate, the arguments, the environment.
-func (s *server) prepare(name string, args []string, env map[string]string, stdin *string, timeoutSeconds int) (runSpec, *apiError) {
+func (s *server) prepare(name string, args []string, input json.RawMessage, env map[string]string, stdin *string, timeoutSeconds int) (runSpec, *apiError) {
 	if !validName(name, 63) {
 		return runSpec{}, errorf(http.StatusBadRequest, "invalid_tool_name",
 			fmt.Sprintf("tool name %q is not a DNS label", shorten(name, 80)))
@@ -69,11 +72,8 @@ func (s *server) prepare(name string, args []string, env map[string]string, stdi
 	if closed, why := s.gate.closed(); closed {
 		return runSpec{}, errorf(http.StatusServiceUnavailable, "skill_disabled", why)
 	}
-	if ae := t.policy.check(args); ae != nil {
-		e := errorf(http.StatusBadRequest, "argument_refused", ae.Reason)
-		if ae.Index >= 0 {
-			e.Index = &ae.Index
-		}
+	argv, e := t.arguments(args, input)
+	if e != nil {
 		return runSpec{}, e
 	}
 	childEnv, err := s.env.build(env)
@@ -87,7 +87,7 @@ func (s *server) prepare(name string, args []string, env map[string]string, stdi
 	case timeoutSeconds > 0 && timeoutSeconds < timeout:
 		timeout = timeoutSeconds // a caller may shorten the tool's timeout, never extend it
 	}
-	spec := runSpec{tool: t, args: args, env: childEnv, timeout: time.Duration(timeout) * time.Second}
+	spec := runSpec{tool: t, args: argv, env: childEnv, timeout: time.Duration(timeout) * time.Second}
 	if stdin != nil {
 		spec.stdin = []byte(*stdin)
 	}
@@ -208,45 +208,79 @@ func (s *server) watchGate() {
 	}
 }
 
+// bodyBudgetBodies is how many bodies of the full cap may be read and decoded at once (see budget.go).
+const bodyBudgetBodies = 4
+
 // readJSON reads a capped body with its own read deadline (so a client that sends its body slowly is cut
-// off) and decodes it. strict refuses unknown fields: a misspelt "timeoutSecond" must not be ignored.
-func (s *server) readJSON(w http.ResponseWriter, r *http.Request, dst any, strict bool) *apiError {
+// off) and decodes it. strict refuses unknown fields: a misspelt "timeoutSecond" must not be ignored. The
+// body is read only into memory granted by the body budget; release gives it back and must be called once
+// the decoded request has been handed on (it is never nil).
+func (s *server) readJSON(w http.ResponseWriter, r *http.Request, dst any, strict bool) (release func(), e *apiError) {
+	release = func() {}
 	tooLarge := errorf(http.StatusRequestEntityTooLarge, "body_too_large",
 		fmt.Sprintf("request body exceeds %d bytes", s.cfg.maxBody))
 	if r.ContentLength > s.cfg.maxBody {
-		return tooLarge
+		return release, tooLarge
+	}
+	if r.ContentLength == 0 {
+		return release, nil // no body: all defaults
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.readTimeout))
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBody))
-	if err != nil {
+	giveUp := func() {
 		// The rest of this body is not coming (or not wanted): make the server's discard of it fail at once,
 		// and do not reuse the connection.
 		_ = rc.SetReadDeadline(time.Now())
 		w.Header().Set("Connection", "close")
+	}
+	need := r.ContentLength
+	if need < 0 {
+		need = s.cfg.maxBody // chunked: the size is known only once read
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.readTimeout)
+	ok := s.bodies.acquire(ctx, need)
+	cancel()
+	if !ok {
+		giveUp()
+		return release, errorf(http.StatusServiceUnavailable, "busy",
+			"too many request bodies are being read at once; retry")
+	}
+	release = sync.OnceFunc(func() { s.bodies.release(need) })
+
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.readTimeout))
+	body := http.MaxBytesReader(w, r.Body, s.cfg.maxBody)
+	var data []byte
+	var err error
+	if r.ContentLength > 0 {
+		data = make([]byte, r.ContentLength) // exactly what was announced, no growth copies
+		_, err = io.ReadFull(body, data)
+	} else {
+		data, err = io.ReadAll(body)
+	}
+	if err != nil {
+		giveUp()
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge
+			return release, tooLarge
 		}
-		return errorf(http.StatusBadRequest, "bad_request", "reading body: "+err.Error())
+		return release, errorf(http.StatusBadRequest, "bad_request", "reading body: "+err.Error())
 	}
 	// Clear it at once: the server's background read, which notices a caller that goes away, must not
 	// inherit the deadline and cancel a long run.
 	_ = rc.SetReadDeadline(time.Time{})
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil // no body: all defaults
+		return release, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if strict {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(dst); err != nil {
-		return errorf(http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return release, errorf(http.StatusBadRequest, "bad_request", "body: "+err.Error())
 	}
 	if dec.More() {
-		return errorf(http.StatusBadRequest, "bad_request", "body: trailing data after the JSON object")
+		return release, errorf(http.StatusBadRequest, "bad_request", "body: trailing data after the JSON object")
 	}
-	return nil
+	return release, nil
 }
 
 // toolHealth says whether a tool's command resolves to an executable in this container.

@@ -10,23 +10,40 @@ import (
 )
 
 // Tool is one entry of a SkillPack's spec.tools, in the CRD's own field names. The operator writes the
-// pack's spec.tools verbatim into SKILLPOD_TOOLS, so these JSON names are part of the contract.
+// pack's spec.tools verbatim into SKILLPOD_TOOLS, so these JSON names are part of the contract. A tool is one
+// of three kinds: typed (parameters, and args rendering them), free-argument (freeArguments: true, checked by
+// argPolicy), or without input (neither: its command only).
 type Tool struct {
-	Name           string      `json:"name"`
-	Description    string      `json:"description,omitempty"`
-	Command        []string    `json:"command"`
-	TimeoutSeconds int         `json:"timeoutSeconds,omitempty"`
-	ArgPolicy      *ArgPolicy  `json:"argPolicy,omitempty"`
-	policy         argPolicyRT // compiled form of ArgPolicy, never serialised
+	Name           string          `json:"name"`
+	Description    string          `json:"description,omitempty"`
+	Command        []string        `json:"command"`
+	TimeoutSeconds int             `json:"timeoutSeconds,omitempty"`
+	Parameters     json.RawMessage `json:"parameters,omitempty"` // kept as given: GET /v1/tools shows it verbatim
+	Args           [][]string      `json:"args,omitempty"`
+	FreeArguments  bool            `json:"freeArguments,omitempty"`
+	ArgPolicy      *ArgPolicy      `json:"argPolicy,omitempty"`
+
+	policy argPolicyRT // compiled ArgPolicy (free-argument tools)
+	schema *schema     // compiled Parameters (typed tools); nil for the other kinds
+	tmpl   []group     // compiled Args
 }
 
-// ArgPolicy restricts the arguments the agent may append to a tool's command. Semantics are in policy.go
-// and docs/ipc.md.
+// ArgPolicy restricts the arguments the agent may append to a free-argument tool's command. Semantics are
+// in policy.go, flags.go and docs/ipc.md.
 type ArgPolicy struct {
-	DeniedFlags     []string `json:"deniedFlags,omitempty"`
-	AllowedPatterns []string `json:"allowedPatterns,omitempty"`
-	DeniedPatterns  []string `json:"deniedPatterns,omitempty"`
-	MaxArgs         *int     `json:"maxArgs,omitempty"`
+	AllowedFlags    []AllowedFlag `json:"allowedFlags,omitempty"`
+	DeniedFlags     []string      `json:"deniedFlags,omitempty"`
+	AllowedPatterns []string      `json:"allowedPatterns,omitempty"`
+	DeniedPatterns  []string      `json:"deniedPatterns,omitempty"`
+	MaxArgs         *int          `json:"maxArgs,omitempty"`
+	Parser          string        `json:"parser,omitempty"` // getopt (default) | pflag
+}
+
+// AllowedFlag is one entry of an allowlist: a flag, and the RE2 its whole value must match (no value: the flag
+// takes none).
+type AllowedFlag struct {
+	Flag  string  `json:"flag"`
+	Value *string `json:"value,omitempty"`
 }
 
 const (
@@ -50,17 +67,17 @@ func parseTools(raw string) ([]*Tool, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, errors.New("SKILLPOD_TOOLS is empty: the pack's spec.tools must be given as a JSON array")
 	}
+	if err := noDuplicateKeys([]byte(raw)); err != nil {
+		return nil, fmt.Errorf("SKILLPOD_TOOLS%w", prefixed(err))
+	}
 	if err := exactKeys(raw); err != nil {
-		return nil, fmt.Errorf("SKILLPOD_TOOLS: %w", err)
+		return nil, fmt.Errorf("SKILLPOD_TOOLS%w", prefixed(err))
 	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(raw)))
 	dec.DisallowUnknownFields()
 	var tools []*Tool
 	if err := dec.Decode(&tools); err != nil {
 		return nil, fmt.Errorf("SKILLPOD_TOOLS: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("SKILLPOD_TOOLS: trailing data after the JSON array")
 	}
 	if len(tools) == 0 {
 		return nil, errors.New("SKILLPOD_TOOLS: at least one tool is required")
@@ -71,7 +88,7 @@ func parseTools(raw string) ([]*Tool, error) {
 			return nil, fmt.Errorf("SKILLPOD_TOOLS[%d]: null tool", i)
 		}
 		if err := t.validate(); err != nil {
-			return nil, fmt.Errorf("SKILLPOD_TOOLS[%d] (%q): %w", i, t.Name, err)
+			return nil, fmt.Errorf("SKILLPOD_TOOLS[%d] (%q)%w", i, t.Name, prefixed(err))
 		}
 		if seen[t.Name] {
 			return nil, fmt.Errorf("SKILLPOD_TOOLS[%d]: duplicate tool name %q", i, t.Name)
@@ -81,6 +98,16 @@ func parseTools(raw string) ([]*Tool, error) {
 	return tools, nil
 }
 
+// prefixed joins an error that starts with a path ("[0].args…") to the prefix, and others with ": ".
+func prefixed(err error) error {
+	if m := err.Error(); strings.HasPrefix(m, "[") || strings.HasPrefix(m, ".") {
+		return err
+	}
+	return fmt.Errorf(": %w", err)
+}
+
+// validate checks one tool and compiles its policy, schema and template. Errors about a field start with
+// its path inside the tool (".parameters.properties.x: …").
 func (t *Tool) validate() error {
 	if !validName(t.Name, 63) {
 		return errors.New("name must be a DNS label (lower-case letters, digits, '-'; at most 63)")
@@ -104,40 +131,73 @@ func (t *Tool) validate() error {
 	case t.TimeoutSeconds < 0 || t.TimeoutSeconds > maxTimeoutSeconds:
 		return fmt.Errorf("timeoutSeconds must be between 1 and %d", maxTimeoutSeconds)
 	}
-	rt, err := compilePolicy(t.ArgPolicy)
-	if err != nil {
-		return fmt.Errorf("argPolicy: %w", err)
+	typed := t.Parameters != nil
+	switch {
+	case t.FreeArguments && (typed || t.Args != nil):
+		return errors.New("a tool with freeArguments takes no parameters or args")
+	case t.ArgPolicy != nil && !t.FreeArguments:
+		return errors.New("argPolicy applies to tools with freeArguments: true only")
+	case t.Args != nil && !typed:
+		return errors.New("args (the argument template) needs parameters")
 	}
-	t.policy = rt
+	if t.FreeArguments {
+		rt, err := compilePolicy(t.ArgPolicy)
+		if err != nil {
+			return fmt.Errorf("argPolicy: %w", err)
+		}
+		t.policy = rt
+	}
+	if typed {
+		s, err := parseSchema(t.Parameters, ".parameters")
+		if err != nil {
+			return err
+		}
+		if t.tmpl, err = compileTemplate(t.Args, s, ".args"); err != nil {
+			return err
+		}
+		t.schema = s
+	}
 	return nil
 }
 
 var (
-	toolKeys   = map[string]bool{"name": true, "description": true, "command": true, "timeoutSeconds": true, "argPolicy": true}
-	policyKeys = map[string]bool{"deniedFlags": true, "allowedPatterns": true, "deniedPatterns": true, "maxArgs": true}
+	toolKeys = []string{"name", "description", "command", "timeoutSeconds", "parameters", "args", "freeArguments", "argPolicy"}
+	// parameters is checked key by key by parseSchema, with its own paths.
+	policyKeys      = []string{"allowedFlags", "deniedFlags", "allowedPatterns", "deniedPatterns", "maxArgs", "parser"}
+	allowedFlagKeys = []string{"flag", "value"}
 )
 
 // exactKeys refuses keys that are not the CRD's field names exactly. encoding/json matches names without
 // regard to case, so "ArgPolicy" or "argpolicy" would otherwise be taken for argPolicy, or a later
 // "ARGPOLICY": null would silently drop the policy given as "argPolicy".
 func exactKeys(raw string) error {
-	var items []map[string]json.RawMessage
+	var items []json.RawMessage
 	if json.Unmarshal([]byte(raw), &items) != nil {
-		return nil // not an array of objects: the typed decode reports it
+		return nil // not an array: the typed decode reports it
 	}
 	for i, item := range items {
-		for k, v := range item {
-			if !toolKeys[k] {
-				return fmt.Errorf("[%d]: unknown field %q", i, k)
+		path := fmt.Sprintf("[%d]", i)
+		tool, err := object(item, path, toolKeys...)
+		if err != nil {
+			if isNull(item) {
+				continue // reported as a null tool
 			}
-			var policy map[string]json.RawMessage
-			if k != "argPolicy" || json.Unmarshal(v, &policy) != nil {
-				continue
-			}
-			for pk := range policy {
-				if !policyKeys[pk] {
-					return fmt.Errorf("[%d].argPolicy: unknown field %q", i, pk)
-				}
+			return err
+		}
+		if isNull(tool["argPolicy"]) {
+			continue
+		}
+		policy, err := object(tool["argPolicy"], path+".argPolicy", policyKeys...)
+		if err != nil {
+			return err
+		}
+		var flags []json.RawMessage
+		if json.Unmarshal(policy["allowedFlags"], &flags) != nil {
+			continue // the typed decode reports a wrong type
+		}
+		for j, f := range flags {
+			if _, err := object(f, fmt.Sprintf("%s.argPolicy.allowedFlags[%d]", path, j), allowedFlagKeys...); err != nil {
+				return err
 			}
 		}
 	}

@@ -54,8 +54,12 @@ func TestDisabledPacks(t *testing.T) {
 func TestGateFile(t *testing.T) {
 	dir := t.TempDir()
 	g := gate{path: dir + "/annotations", pack: "k8s"}
+	if closed, why := g.closed(); !closed || !strings.Contains(why, "missing") {
+		t.Fatalf("a missing file must close the gate, saying why: %v %q", closed, why)
+	}
+	write(t, g.path, "")
 	if closed, _ := g.closed(); closed {
-		t.Fatal("a missing file must leave the gate open")
+		t.Fatal("an empty annotations file leaves the gate open")
 	}
 	write(t, g.path, `skillpod.io/disabled-skills="k8s"`+"\n")
 	if closed, why := g.closed(); !closed || !strings.Contains(why, "switched off") {
