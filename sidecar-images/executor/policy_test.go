@@ -39,8 +39,9 @@ func TestDeniedFlagSpellings(t *testing.T) {
 	for _, a := range refused {
 		if err := p.check([]string{"get", a}); err == nil {
 			t.Errorf("%q was allowed, want refused", a)
-		} else if err.Index != 1 {
-			t.Errorf("%q: index %d, want 1", a, err.Index)
+		} else if err.Index != 1 || !strings.HasPrefix(err.Reason, "argument 1 ") ||
+			!(strings.Contains(err.Reason, "denied flag") || strings.Contains(err.Reason, "NUL")) {
+			t.Errorf("%q: index %d, reason %q: want argument 1 named, and the rule", a, err.Index, err.Reason)
 		}
 	}
 	allowed := []string{
@@ -57,15 +58,11 @@ func TestDeniedFlagSpellings(t *testing.T) {
 
 func TestDeniedFlagAfterDoubleDash(t *testing.T) {
 	p := kubectlPolicy(t)
-	err := p.check([]string{"exec", "pod", "--", "kubectl", "--token=x"})
-	if err == nil || err.Index != 4 {
-		t.Fatalf("want argument 4 refused, got %v", err)
-	}
-	// The separate-value form "--server https://x" is refused through its flag argument.
-	err = p.check([]string{"get", "--server", "https://evil"})
-	if err == nil || err.Index != 1 {
-		t.Fatalf("want argument 1 refused, got %v", err)
-	}
+	checkRefusals(t, p, []refusal{
+		{[]string{"exec", "pod", "--", "kubectl", "--token=x"}, 4, "sets the denied flag --token"},
+		// The separate-value form "--server https://x" is refused through its flag argument.
+		{[]string{"get", "--server", "https://evil"}, 1, "sets the denied flag --server"},
+	})
 }
 
 func TestPatternsAndMaxArgs(t *testing.T) {
@@ -81,18 +78,12 @@ func TestPatternsAndMaxArgs(t *testing.T) {
 	if err := rt.check([]string{"get", "pods", "-n"}); err != nil {
 		t.Fatalf("allowed args refused: %v", err)
 	}
-	cases := map[string][]string{
-		"outside allowed patterns (anchored)": {"get", "Pods"},
-		"space":                               {"a b"},
-		"command substitution":                {"$(id)"},
-		"denied pattern":                      {"secrets"},
-		"too many":                            {"a", "b", "c", "d"},
-	}
-	for name, args := range cases {
-		if err := rt.check(args); err == nil {
-			t.Errorf("%s: %q allowed, want refused", name, args)
-		}
-	}
+	checkRefusals(t, rt, []refusal{
+		{[]string{"get", "Pods"}, 1, "matches none of the allowed patterns"}, // anchored
+		{[]string{"a b"}, 0, "matches none of the allowed patterns"},
+		{[]string{"$(id)"}, 0, "matches none of the allowed patterns"},
+		{[]string{"secrets"}, 0, `matches the denied pattern "secret"`},
+	})
 	if err := rt.check([]string{"a", "b", "c", "d"}); err == nil || err.Index != -1 {
 		t.Errorf("maxArgs refusal should have index -1, got %v", err)
 	}
@@ -156,5 +147,111 @@ func TestShorten(t *testing.T) {
 	}
 	if shorten("abc", 10) != "abc" {
 		t.Fatal("short strings must stay")
+	}
+}
+
+func compile(t *testing.T, p ArgPolicy) argPolicyRT {
+	t.Helper()
+	rt, err := compilePolicy(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
+}
+
+// refusal is one expected refusal: the arguments, which one is refused, and a piece of the reason.
+type refusal struct {
+	args   []string
+	index  int
+	reason string
+}
+
+func checkRefusals(t *testing.T, p argPolicyRT, cases []refusal) {
+	t.Helper()
+	for _, c := range cases {
+		err := p.check(c.args)
+		if err == nil || err.Index != c.index || !strings.Contains(err.Reason, c.reason) {
+			t.Errorf("%q: got %+v, want argument %d refused because %q", c.args, err, c.index, c.reason)
+		}
+	}
+}
+
+func TestParserFlavours(t *testing.T) {
+	denied := []string{"--repository-config", "--kubeconfig", "--registry-config"}
+	getopt := compile(t, ArgPolicy{DeniedFlags: denied})
+	pflag := compile(t, ArgPolicy{DeniedFlags: denied, Parser: "pflag"})
+
+	// helm's documented usage: --repo is its own flag, not an abbreviation, because pflag has none.
+	helm := []string{"pull", "mychart", "--repo", "https://charts.example.com"}
+	if err := pflag.check(helm); err != nil {
+		t.Fatalf("pflag: --repo refused: %v", err)
+	}
+	checkRefusals(t, getopt, []refusal{
+		{helm, 2, "abbreviates the denied flag --repository-config (getopt accepts unambiguous prefixes)"},
+		{[]string{"--kubec=/x"}, 0, "abbreviates the denied flag --kubeconfig"},
+	})
+	checkRefusals(t, pflag, []refusal{
+		{[]string{"x", "--repository-config=/w/r"}, 1, "sets the denied flag --repository-config"},
+		{[]string{"--kubeconfig", "/x"}, 0, "sets the denied flag --kubeconfig"},
+		{[]string{"--KubeConfig=/x"}, 0, "sets the denied flag --kubeconfig"}, // folding only ever refuses more
+		{[]string{"--registry_config=/x"}, 0, "sets the denied flag --registry-config"},
+		{[]string{"-kubeconfig=/x"}, 0, "single-dash syntax"},
+	})
+	for _, a := range []string{"--kubec=/x", "--repo=x", "--registry=x"} {
+		if err := pflag.check([]string{a}); err != nil {
+			t.Errorf("pflag: %q refused: %v", a, err)
+		}
+	}
+}
+
+func TestAllowedFlags(t *testing.T) {
+	num, name := "[0-9]+", "[a-z0-9-]+"
+	for _, parser := range []string{"getopt", "pflag"} {
+		p := compile(t, ArgPolicy{Parser: parser,
+			AllowedFlags: []AllowedFlag{
+				{Flag: "--tail", Value: &num}, {Flag: "--previous"}, {Flag: "-n", Value: &name},
+				{Flag: "-f"}, {Flag: "-c", Value: &name},
+			},
+			AllowedPatterns: []string{"[a-z0-9-]+"},
+		})
+		accepted := [][]string{
+			{"web-0", "--tail=20"}, {"web-0", "--tail", "20"}, {"--previous", "web-0"},
+			{"-n", "prod", "web-0"}, {"-nprod", "web-0"}, {"-fc", "app"}, {"-fcapp"},
+			{"web-0", "--tail", "20", "-n", "default"},
+		}
+		for _, args := range accepted {
+			if err := p.check(args); err != nil {
+				t.Errorf("%s: %q refused: %v", parser, args, err)
+			}
+		}
+		checkRefusals(t, p, []refusal{
+			{[]string{"web-0", "--kuberc=/workspace/rc"}, 1, "--kuberc is not an allowed flag"},
+			{[]string{"web-0", "--ta=5"}, 1, "abbreviations are not accepted: write --tail in full"},
+			{[]string{"web-0", "--tail=x"}, 1, `the value "x" of --tail does not match "^(?:[0-9]+)$"`},
+			// The separate value is checked where it is, so the refusal names it (index 2, not 1).
+			{[]string{"web-0", "--tail", "--kubeconfig=/x"}, 2, "of --tail does not match"},
+			{[]string{"web-0", "--tail"}, 1, "--tail needs a value, and none follows"},
+			{[]string{"--previous=true"}, 0, "--previous takes no value"},
+			{[]string{"-s", "https://x"}, 0, "-s is not an allowed flag"},
+			{[]string{"-fs"}, 0, `-s (in the short-flag group "-fs") is not an allowed flag`},
+			{[]string{"-nPROD"}, 0, `the value "PROD" of -n does not match`},
+			{[]string{"-n"}, 0, "-n needs a value"},
+			{[]string{"web-0", "--", "--kubeconfig=/x"}, 1, `after "--" it would take flags as positional`},
+			{[]string{"Web"}, 0, "matches none of the allowed patterns"},
+			{[]string{"-v=s"}, 0, `-v (in the short-flag group "-v=s") is not an allowed flag`},
+		})
+	}
+	// Attached "=": pflag reads -n=prod as prod, getopt as "=prod"; each is checked as its parser reads it.
+	p := compile(t, ArgPolicy{Parser: "pflag", AllowedFlags: []AllowedFlag{{Flag: "-n", Value: &name}}})
+	if err := p.check([]string{"-n=prod"}); err != nil {
+		t.Errorf("pflag -n=prod: %v", err)
+	}
+	g := compile(t, ArgPolicy{AllowedFlags: []AllowedFlag{{Flag: "-n", Value: &name}}})
+	checkRefusals(t, g, []refusal{{[]string{"-n=prod"}, 0, `the value "=prod" of -n`}})
+	// Positional arguments without allowedPatterns pass; deniedFlags and deniedPatterns still apply.
+	d := compile(t, ArgPolicy{AllowedFlags: []AllowedFlag{{Flag: "--tail", Value: &num}}, DeniedPatterns: []string{"secret"}})
+	checkRefusals(t, d, []refusal{{[]string{"my-secret"}, 0, "denied pattern"}})
+	if err := d.check([]string{"anything/at all", "-"}); err != nil {
+		t.Errorf("positional without patterns: %v", err)
 	}
 }
