@@ -132,7 +132,7 @@ describe('valid objects are accepted and defaulted by the schema', () => {
   it('SkillPack: tool timeoutSeconds 60', async () => {
     const created = await create('SkillPack', { ...validSkillPack(), metadata: { name: 'crds-defaults' } });
     const tools = (created.spec as { tools: { name: string; timeoutSeconds: number }[] }).tools;
-    expect(tools.map((t) => t.timeoutSeconds)).toEqual([120, 60]);
+    expect(tools.map((t) => t.timeoutSeconds)).toEqual([120, 60, 60]);
     await create('SkillPack', { ...minimalSkillPack(), metadata: { name: 'crds-minimal' } });
   });
 });
@@ -232,6 +232,14 @@ describe('kubectl', () => {
     const out = await eventually(() => kubectl('explain', 'agentrun.spec.skills'));
     expect(out).toContain('enabled');
     expect(out).toContain('Name of a SkillPack');
+  });
+
+  it('explains typed tools (skillpack.spec.tools.parameters and args)', async () => {
+    const args = await eventually(() => kubectl('explain', 'skillpack.spec.tools.args'));
+    expect(args).toContain('Argument template of a typed tool');
+    const parameter = await kubectl('explain', 'skillpack.spec.tools.parameters.properties');
+    expect(parameter).toContain('The parameters by name');
+    expect(await kubectl('explain', 'skillpack.spec.tools.argPolicy.allowedFlags')).toContain('Allowlist of flags');
   });
 
   it('lists by short name and category, with the printer columns', async () => {

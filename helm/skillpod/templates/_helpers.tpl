@@ -174,6 +174,19 @@ comma-separated, as grantPolicyData(parseGrantPolicyData(…)) writes them. Prin
 {{- toJson $strings -}}
 {{- end }}
 
+{{/*
+The grant policy's settings as ConfigMap data (keys with an upper-case letter are settings, never resources), as
+parseGrantPolicySettings in operator/src/policy/configmap.ts reads them.
+*/}}
+{{- define "skillpod.grantPolicySettingsData" -}}
+{{- $egress := .Values.grantPolicy.agentEgress | default dict -}}
+{{- $out := dict "freeArgumentsWithCredentials" (toString (.Values.grantPolicy.freeArgumentsWithCredentials | default false)) -}}
+{{- if hasKey $egress "cidrs" }}{{ $_ := set $out "agentEgressCIDRs" (join "," $egress.cidrs) }}{{ end -}}
+{{- if hasKey $egress "ports" }}{{ $_ := set $out "agentEgressPorts" (join "," $egress.ports) }}{{ end -}}
+{{- if hasKey $egress "allowSelectors" }}{{ $_ := set $out "agentEgressSelectors" (toString $egress.allowSelectors) }}{{ end -}}
+{{- toJson $out -}}
+{{- end }}
+
 {{/* The same data as a CEL map literal, as celAllowlist in operator/src/policy/skillpack-admission.ts writes it. */}}
 {{- define "skillpod.grantPolicyCel" -}}
 {{- $data := include "skillpod.grantPolicyData" . | fromJson -}}

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { grantKey, grantPolicyData, grantTuples, parseGrantKey, parseGrantPolicyData } from './configmap.ts';
-import { DEFAULT_GRANT_POLICY, packViolations, type GrantPolicy } from './grant-policy.ts';
+import { grantKey, grantPolicyData, grantTuples, parseGrantKey, parseGrantPolicyData, parseGrantPolicySettings } from './configmap.ts';
+import { DEFAULT_GRANT_POLICY, DEFAULT_GRANT_POLICY_SETTINGS, packViolations, type GrantPolicy } from './grant-policy.ts';
 
 const files = resolve(import.meta.dirname, '../../../helm/skillpod/files');
 interface Manifest {
@@ -59,13 +59,32 @@ describe('parseGrantPolicyData', () => {
       problems: ["pods: verb '*' is never grantable", "pods: verb 'escalate' is never grantable"] },
     { name: 'never-grantable resources', data: { serviceaccounts_token: 'create', cluster_nodes_proxy: 'get' }, rules: [], clusterRules: [],
       problems: ['cluster_nodes_proxy: nodes/proxy is never grantable', 'serviceaccounts_token: serviceaccounts/token is never grantable'] },
-    { name: 'a bad key', data: { 'Pods': 'get' }, rules: [], clusterRules: [],
-      problems: ['Pods: not a resource key (resource, resource_subresource, resource.group; cluster_ in front for cluster rules)'] },
+    { name: 'a bad key', data: { 'pods/log': 'get' }, rules: [], clusterRules: [],
+      problems: ['pods/log: not a resource key (resource, resource_subresource, resource.group; cluster_ in front for cluster rules)'] },
+    { name: 'an upper-case key is a setting, never a resource', data: { 'Pods': 'get' }, rules: [], clusterRules: [],
+      problems: ['Pods: not a setting of the grant policy'] },
     { name: 'a bad verb', data: { pods: 'get list' }, rules: [], clusterRules: [],
       problems: ["pods: 'get list' is not a verb", 'pods: no verbs'] },
     { name: 'no verbs', data: { pods: '' }, rules: [], clusterRules: [], problems: ['pods: no verbs'] },
   ])('$name', ({ data, rules, clusterRules, problems }) => {
-    expect(parseGrantPolicyData(data)).toEqual({ policy: { rules, clusterRules }, problems });
+    expect(parseGrantPolicyData(data)).toEqual({ policy: { rules, clusterRules, settings: DEFAULT_GRANT_POLICY_SETTINGS }, problems });
+  });
+});
+
+describe('parseGrantPolicySettings', () => {
+  it.each([
+    { name: 'defaults', data: {}, want: DEFAULT_GRANT_POLICY_SETTINGS, problems: [] },
+    { name: 'free arguments allowed with credentials', data: { freeArgumentsWithCredentials: 'true' },
+      want: { ...DEFAULT_GRANT_POLICY_SETTINGS, freeArgumentsWithCredentials: true }, problems: [] },
+    { name: 'a bad boolean keeps the narrow default', data: { freeArgumentsWithCredentials: 'yes' },
+      want: DEFAULT_GRANT_POLICY_SETTINGS, problems: ["freeArgumentsWithCredentials: 'yes' is not true or false"] },
+    { name: 'agent egress', data: { agentEgressCIDRs: '203.0.113.0/24, 2001:db8::/32', agentEgressPorts: '443', agentEgressSelectors: 'true' },
+      want: { ...DEFAULT_GRANT_POLICY_SETTINGS, agentEgress: { cidrs: ['203.0.113.0/24', '2001:db8::/32'], ports: [443], allowSelectors: true } }, problems: [] },
+    { name: 'bad CIDRs are left out, bad ports keep the default', data: { agentEgressCIDRs: '203.0.113.0/24,300.0.0.0/8', agentEgressPorts: '443,http' },
+      want: { ...DEFAULT_GRANT_POLICY_SETTINGS, agentEgress: { ...DEFAULT_GRANT_POLICY_SETTINGS.agentEgress, cidrs: ['203.0.113.0/24'] } },
+      problems: ["agentEgressPorts: '443,http' is not a list of ports", "agentEgressCIDRs: '300.0.0.0/8' is not a CIDR"] },
+  ])('$name', ({ data, want, problems }) => {
+    expect(parseGrantPolicySettings(data)).toEqual({ settings: want, problems });
   });
 
   it('round-trips any policy through ConfigMap data', () => {

@@ -8,7 +8,8 @@
 //
 // The operator watches the ConfigMap (source.ts); install renders from it the SkillPack admission policy
 // (skillpack-admission.ts, which reads keys the same way) and the operator's grantable ClusterRole. Pure.
-import { isNeverGrantableResource, isNeverGrantableVerb, type GrantableRule, type GrantPolicy } from './grant-policy.ts';
+import { isCIDR } from '../api/cidr.ts';
+import { DEFAULT_GRANT_POLICY_SETTINGS, isNeverGrantableResource, isNeverGrantableVerb, type GrantableRule, type GrantPolicy, type GrantPolicySettings } from './grant-policy.ts';
 
 export const GRANT_POLICY_CONFIGMAP = 'skillpod-grant-policy';
 export const CLUSTER_KEY_PREFIX = 'cluster_';
@@ -38,6 +39,59 @@ export function parseGrantKey(key: string): GrantKey | undefined {
   return { cluster: m[1] !== undefined, group: m[8] ?? '', resource };
 }
 
+/**
+ * Keys with an upper-case letter are settings, never resources (Kubernetes plurals are lower-case), so one
+ * ConfigMap carries both and an old operator reading a new ConfigMap reports them instead of granting anything.
+ */
+export function isSettingKey(key: string): boolean {
+  return /[A-Z]/.test(key);
+}
+
+export const SETTING_KEYS = {
+  freeArgumentsWithCredentials: 'freeArgumentsWithCredentials',
+  agentEgressCIDRs: 'agentEgressCIDRs',
+  agentEgressPorts: 'agentEgressPorts',
+  agentEgressSelectors: 'agentEgressSelectors',
+} as const;
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/**
+ * The settings of a grant policy, defaults where a key is absent. A value that does not parse falls back to the
+ * default, which is the narrow choice, and is reported.
+ */
+export function parseGrantPolicySettings(data: Readonly<Record<string, string>> | undefined): { settings: GrantPolicySettings; problems: string[] } {
+  const d = data ?? {};
+  const problems: string[] = [];
+  const defaults = DEFAULT_GRANT_POLICY_SETTINGS;
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = d[key]?.trim();
+    if (v === undefined) return fallback;
+    if (v === 'true' || v === 'false') return v === 'true';
+    problems.push(`${key}: '${v}' is not true or false`);
+    return fallback;
+  };
+  let ports = defaults.agentEgress.ports;
+  const rawPorts = d[SETTING_KEYS.agentEgressPorts];
+  if (rawPorts !== undefined) {
+    const parsed = list(rawPorts).map(Number);
+    if (parsed.every((n) => Number.isInteger(n) && n >= 1 && n <= 65535)) ports = parsed;
+    else problems.push(`${SETTING_KEYS.agentEgressPorts}: '${rawPorts}' is not a list of ports`);
+  }
+  const rawCIDRs = d[SETTING_KEYS.agentEgressCIDRs];
+  const cidrs = rawCIDRs === undefined ? defaults.agentEgress.cidrs : list(rawCIDRs).filter((c) => isCIDR(c) || !problems.push(`${SETTING_KEYS.agentEgressCIDRs}: '${c}' is not a CIDR`));
+  for (const key of Object.keys(d)) {
+    if (isSettingKey(key) && !(Object.values(SETTING_KEYS) as string[]).includes(key)) problems.push(`${key}: not a setting of the grant policy`);
+  }
+  return {
+    settings: {
+      freeArgumentsWithCredentials: bool(SETTING_KEYS.freeArgumentsWithCredentials, defaults.freeArgumentsWithCredentials),
+      agentEgress: { cidrs, ports, allowSelectors: bool(SETTING_KEYS.agentEgressSelectors, defaults.agentEgress.allowSelectors) },
+    },
+    problems,
+  };
+}
+
 export interface ParsedGrantPolicy {
   policy: GrantPolicy;
   /** Entries left out, as sentences for the log; the rest of the policy still applies. */
@@ -50,9 +104,10 @@ export interface ParsedGrantPolicy {
  * serviceaccounts/token, …) are left out and reported: a typo narrows the policy, it never widens it.
  */
 export function parseGrantPolicyData(data: Readonly<Record<string, string>> | undefined): ParsedGrantPolicy {
-  const policy: GrantPolicy = { rules: [], clusterRules: [] };
-  const problems: string[] = [];
+  const { settings, problems } = parseGrantPolicySettings(data);
+  const policy: GrantPolicy = { rules: [], clusterRules: [], settings };
   for (const key of Object.keys(data ?? {}).sort()) {
+    if (isSettingKey(key)) continue;
     const parsed = parseGrantKey(key);
     if (!parsed) {
       problems.push(`${key}: not a resource key (resource, resource_subresource, resource.group; cluster_ in front for cluster rules)`);

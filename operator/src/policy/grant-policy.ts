@@ -15,7 +15,70 @@ export interface GrantPolicy {
   rules: GrantableRule[];
   /** What packs may grant cluster-wide (`spec.rbac.clusterRules`); empty by default. */
   clusterRules: GrantableRule[];
+  /** The policy's other settings; DEFAULT_GRANT_POLICY_SETTINGS when absent. */
+  settings?: GrantPolicySettings;
 }
+
+export interface AgentEgressPolicy {
+  /** spec.agent.egress ipBlocks must lie within one of these. */
+  cidrs: string[];
+  /** Ports spec.agent.egress may name; empty: any port. */
+  ports: number[];
+  /** Whether namespaceSelector and podSelector peers are allowed at all. */
+  allowSelectors: boolean;
+}
+
+export interface GrantPolicySettings {
+  /** May a pack that holds RBAC rules or Secret-backed env have a tool with freeArguments? Default false. */
+  freeArgumentsWithCredentials: boolean;
+  agentEgress: AgentEgressPolicy;
+}
+
+export const DEFAULT_GRANT_POLICY_SETTINGS: GrantPolicySettings = {
+  freeArgumentsWithCredentials: false,
+  agentEgress: { cidrs: ['0.0.0.0/0', '::/0'], ports: [443, 80], allowSelectors: false },
+};
+
+/** The settings of a policy, defaults filled in. */
+export function policySettings(policy: GrantPolicy): GrantPolicySettings {
+  return policy.settings ?? DEFAULT_GRANT_POLICY_SETTINGS;
+}
+
+/** The parts of a SkillPack spec the free-argument rule reads. */
+export interface PackCredentials {
+  tools: readonly { name: string; freeArguments?: boolean | undefined }[];
+  rbac?: { rules?: readonly unknown[] | undefined; clusterRules?: readonly unknown[] | undefined } | undefined;
+  env?: readonly { valueFrom?: { secretKeyRef?: unknown } | undefined }[] | undefined;
+}
+
+/** What a pack holds that a hostile agent driving a free-argument tool could turn against it. */
+export function packCredentials(spec: PackCredentials): string[] {
+  const held: string[] = [];
+  if ((spec.rbac?.rules?.length ?? 0) + (spec.rbac?.clusterRules?.length ?? 0) > 0) held.push('RBAC rules');
+  if ((spec.env ?? []).some((e) => e.valueFrom?.secretKeyRef !== undefined)) held.push('env from a Secret');
+  return held;
+}
+
+/** Tools of the pack that take free arguments, by name. */
+export function freeArgumentTools(spec: PackCredentials): string[] {
+  return spec.tools.filter((t) => t.freeArguments === true).map((t) => t.name);
+}
+
+/**
+ * Free-argument tools in a pack that holds credentials, unless the policy allows it: the tool's flag set is larger
+ * than any argument policy, so whatever the sidecar can read must be assumed readable by the agent.
+ */
+export function freeArgumentViolations(spec: PackCredentials, policy: GrantPolicy): string[] {
+  if (policySettings(policy).freeArgumentsWithCredentials) return [];
+  const held = packCredentials(spec);
+  if (held.length === 0) return [];
+  return spec.tools.flatMap((t, i) =>
+    t.freeArguments === true
+      ? [`spec.tools[${i}] (${t.name}): free arguments are not allowed in a pack that holds ${held.join(' and ')} (grant policy freeArgumentsWithCredentials is false)`]
+      : [],
+  );
+}
+
 
 /** The subset of a PolicyRule the check reads; nonResourceURLs only occur in cluster rules. */
 export interface RequestedRule {
@@ -46,6 +109,7 @@ export const DEFAULT_GRANT_POLICY: GrantPolicy = {
     { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
   ],
   clusterRules: [],
+  settings: DEFAULT_GRANT_POLICY_SETTINGS,
 };
 
 /**

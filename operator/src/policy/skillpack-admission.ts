@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { GRANT_POLICY_CONFIGMAP, grantPolicyData, parseGrantPolicyData } from './configmap.ts';
+import { GRANT_POLICY_CONFIGMAP, grantPolicyData, parseGrantPolicyData, parseGrantPolicySettings } from './configmap.ts';
 import { NEVER_GRANTABLE_RESOURCES, NEVER_GRANTABLE_VERBS } from './grant-policy.ts';
 import { matchConstraints } from './match-constraints.ts';
 
@@ -42,6 +42,18 @@ function denials(prefix: string, groups: string, resources: string): string {
 ).map(v, v + ' on ' + res + (g == '' ? '' : '.' + g)))).flatten().flatten()`;
 }
 
+// A CEL raw string: no escape processing, so the regular expression reads as RE2 sees it.
+const PLACEHOLDER = String.raw`r'\{[a-zA-Z][a-zA-Z0-9_]{0,62}\}'`;
+const NAME_OF = 'p.substring(1, p.size() - 1)';
+/** Every template problem of every tool, as `<tool>: <problem>` (the same rules as templateProblem in api/skillpack.ts). */
+const TEMPLATE_PROBLEMS = `object.spec.tools.map(t, t.?args.orValue([]).map(g, g.map(e, e.findAll(${PLACEHOLDER}).map(p,
+  !(${NAME_OF} in t.?parameters.?properties.orValue({})) ? [t.name + ': ' + p + ' is not a declared parameter'] :
+  t.parameters.properties[${NAME_OF}].type == 'boolean' && e != p ? [t.name + ': boolean ' + p + ' must be a whole element'] : []
+)).flatten().flatten() + (g.map(e, e.findAll(${PLACEHOLDER}).filter(p, ${NAME_OF} in t.?parameters.?properties.orValue({}) &&
+  t.parameters.properties[${NAME_OF}].type == 'array')).flatten().size() > 1 ? [t.name + ': at most one array parameter per group'] : [])
+).flatten() + t.?parameters.?properties.orValue({}).filter(k, !t.?args.orValue([]).exists(g, g.exists(e, e.contains('{' + k + '}'))))
+  .map(k, t.name + ': parameter ' + k + ' is not used in args')).flatten()`;
+
 export function skillPackAdmissionPolicy(data: Readonly<Record<string, string>> | undefined, namespace = 'skillpod-system'): object {
   const where = `the grant policy (ConfigMap ${namespace}/${GRANT_POLICY_CONFIGMAP}, as installed)`;
   const message = (list: string, first: string, field: string) =>
@@ -65,11 +77,23 @@ export function skillPackAdmissionPolicy(data: Readonly<Record<string, string>> 
   ${denials('cluster_', 'r.?apiGroups.orValue([])', 'r.?resources.orValue([])')})` },
         { name: 'firstRule', expression: 'variables.ruleDenials.map(d, d.size() == 0).indexOf(false)' },
         { name: 'firstClusterRule', expression: 'variables.clusterRuleDenials.map(d, d.size() == 0).indexOf(false)' },
+        // Free-argument tools beside credentials (grant-policy.ts, freeArgumentViolations): judged on every spec change.
+        { name: 'freeArgumentsWithCredentials', expression: String(parseGrantPolicySettings(data).settings.freeArgumentsWithCredentials) },
+        { name: 'holdsCredentials', expression: "variables.rules.size() + variables.clusterRules.size() > 0 || object.spec.?env.orValue([]).exists(e, has(e.valueFrom) && has(e.valueFrom.secretKeyRef))" },
+        { name: 'freeTools', expression: 'object.spec.tools.filter(t, t.?freeArguments.orValue(false)).map(t, t.name)' },
+        // The argument template rules (api/skillpack.ts, templateProblem), too costly for the CRD's estimated budget.
+        { name: 'templateProblems', expression: TEMPLATE_PROBLEMS },
       ],
       validations: [
         { expression: '!variables.changed || variables.firstRule == -1', reason: 'Forbidden', messageExpression: message('ruleDenials', 'firstRule', 'rules') },
         { expression: '!variables.changed || variables.firstClusterRule == -1', reason: 'Forbidden',
           messageExpression: message('clusterRuleDenials', 'firstClusterRule', 'clusterRules') },
+        { expression: '(oldObject != null && object.spec == oldObject.spec) || variables.freeArgumentsWithCredentials || !variables.holdsCredentials || variables.freeTools.size() == 0',
+          reason: 'Forbidden',
+          messageExpression: `'tools ' + variables.freeTools.join(', ') + ' take free arguments, which ${where} does not allow in a pack that holds RBAC rules or env from a Secret (freeArgumentsWithCredentials: false): make them typed tools (parameters and args)'` },
+        { expression: '(oldObject != null && object.spec == oldObject.spec) || variables.templateProblems.size() == 0',
+          reason: 'Invalid',
+          messageExpression: "'argument template: ' + variables.templateProblems.join('; ')" },
       ],
     },
   };

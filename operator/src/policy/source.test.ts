@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../runtime/index.ts';
-import { DEFAULT_GRANT_POLICY } from './grant-policy.ts';
+import { DEFAULT_GRANT_POLICY, DEFAULT_GRANT_POLICY_SETTINGS } from './grant-policy.ts';
 import { cachedGrantPolicy, grantPolicyOf } from './source.ts';
 
 function recordingLogger() {
@@ -17,7 +17,7 @@ const configMap = (resourceVersion: string, data: Record<string, string>) => ({ 
 describe('grantPolicyOf', () => {
   it('falls back to the default only when the ConfigMap is absent', () => {
     expect(grantPolicyOf(undefined)).toEqual({ policy: DEFAULT_GRANT_POLICY, absent: true, problems: [] });
-    expect(grantPolicyOf(configMap('1', {}))).toEqual({ policy: { rules: [], clusterRules: [] }, absent: false, problems: [] });
+    expect(grantPolicyOf(configMap('1', {}))).toEqual({ policy: { rules: [], clusterRules: [], settings: DEFAULT_GRANT_POLICY_SETTINGS }, absent: false, problems: [] });
   });
 });
 

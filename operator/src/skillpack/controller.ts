@@ -24,9 +24,10 @@ export function skillPackReconciler(deps: SkillPackControllerDeps): Reconciler {
   return async ({ name, log }) => {
     const object = deps.packs.store.get(undefined, name) as SkillPack | undefined;
     if (!object) return;
-    const { condition } = skillPackReadiness(object, deps.grantPolicy(), object.metadata.generation);
+    const { condition, freeArguments } = skillPackReadiness(object, deps.grantPolicy(), object.metadata.generation);
     const current = object.status ?? {};
-    const conditions = setCondition(current.conditions, condition, now());
+    let conditions = setCondition(current.conditions, condition, now());
+    if (freeArguments) conditions = setCondition(conditions, freeArguments, now());
     const next = { ...current, observedGeneration: object.metadata.generation, conditions };
     if (isDeepStrictEqual(next, current)) return;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_GRANT_POLICY } from '../policy/grant-policy.ts';
+import { DEFAULT_GRANT_POLICY, DEFAULT_GRANT_POLICY_SETTINGS } from '../policy/grant-policy.ts';
 import { skillPackReadiness } from './readiness.ts';
 
 function pack(spec: Record<string, unknown>): unknown {
@@ -19,10 +19,37 @@ describe('skillPackReadiness', () => {
       status: 'False', reason: 'OutsideGrantPolicy', message: 'spec.rbac.rules[0]: get on secrets is not in the grant policy' },
     { name: 'no tools', spec: { tools: [] }, status: 'False', reason: 'InvalidSpec', message: 'spec.tools: must not be empty' },
     { name: 'a tool without command', spec: { tools: [{ name: 'get' }] }, status: 'False', reason: 'InvalidSpec', message: 'spec.tools[0].command: is required' },
+    { name: 'a free-argument tool without credentials', spec: { tools: [{ name: 'get', command: ['kubectl', 'get'], freeArguments: true }] }, status: 'True', reason: 'Valid' },
+    { name: 'a free-argument tool beside RBAC',
+      spec: { tools: [{ name: 'get', command: ['kubectl', 'get'], freeArguments: true }], rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } },
+      status: 'False', reason: 'FreeArgumentsWithCredentials',
+      message: 'spec.tools[0] (get): free arguments are not allowed in a pack that holds RBAC rules (grant policy freeArgumentsWithCredentials is false)' },
+    { name: 'a free-argument tool beside a Secret',
+      spec: { tools: [{ name: 'run', command: ['git'] }, { name: 'get', command: ['git'], freeArguments: true }], env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
+      status: 'False', reason: 'FreeArgumentsWithCredentials',
+      message: 'spec.tools[1] (get): free arguments are not allowed in a pack that holds env from a Secret (grant policy freeArgumentsWithCredentials is false)' },
+    { name: 'a typed tool beside RBAC and a Secret',
+      spec: { tools: [{ name: 'get', command: ['kubectl', 'get'] }], rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] },
+        env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, status: 'True', reason: 'Valid' },
   ])('$name', ({ spec, status, reason, message }) => {
     const { condition } = skillPackReadiness(pack(spec), DEFAULT_GRANT_POLICY, 3);
     expect(condition).toMatchObject({ type: 'Ready', status, reason, observedGeneration: 3 });
     if (message) expect(condition.message).toBe(message);
+  });
+
+  it('a policy that allows free arguments with credentials accepts them', () => {
+    const spec = { tools: [{ name: 'get', command: ['kubectl', 'get'], freeArguments: true }], rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } };
+    const policy = { ...DEFAULT_GRANT_POLICY, settings: { ...DEFAULT_GRANT_POLICY_SETTINGS, freeArgumentsWithCredentials: true } };
+    expect(skillPackReadiness(pack(spec), policy, 1).condition).toMatchObject({ status: 'True', reason: 'Valid' });
+  });
+
+  it.each([
+    { name: 'typed tools only', tools: [{ name: 'get', command: ['kubectl', 'get'] }], status: 'False', reason: 'TypedToolsOnly' },
+    { name: 'a free-argument tool', tools: [{ name: 'get', command: ['kubectl', 'get'] }, { name: 'raw', command: ['kubectl'], freeArguments: true }], status: 'True', reason: 'FreeArgumentTools' },
+  ])('FreeArguments condition: $name', ({ tools, status, reason }) => {
+    const { freeArguments } = skillPackReadiness(pack({ tools }), DEFAULT_GRANT_POLICY, 2);
+    expect(freeArguments).toMatchObject({ type: 'FreeArguments', status, reason, observedGeneration: 2 });
+    if (status === 'True') expect(freeArguments?.message).toContain('free arguments in raw');
   });
 
   it('names every violation but keeps the message bounded', () => {
