@@ -211,6 +211,7 @@ func (e *executor) waitReady(timeout time.Duration) {
 		if resp, err := c.Get("http://x/v1/health"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				c.CloseIdleConnections() // it would hold one of the executor's connections (the cap counts them)
 				return
 			}
 		}
