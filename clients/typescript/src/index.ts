@@ -1,26 +1,78 @@
 // @skillpod/client: list and call a SkillPack's tools through its skill executor, over HTTP/1.1 on the Unix
-// socket /ipc/<pack>.sock. The API is documented in docs/ipc.md; these types mirror it. It only ever connects
-// to that socket.
+// socket /ipc/<pack>/exec.sock (one directory per pack, written only by that pack's sidecar). The API is
+// documented in docs/ipc.md; these types mirror the executor's wire types (sidecar-images/executor/api.go).
+// It only ever connects to that socket, and never through a symbolic link.
 import { request } from 'node:http';
-import { readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const DEFAULT_IPC_DIR = '/ipc';
+/** The socket's name inside a pack's directory. */
+export const SOCKET_NAME = 'exec.sock';
 
-/** The argument policy of a tool, as the SkillPack declares it. */
+/** One entry of an argPolicy allowlist: the flag, and the RE2 its whole value must match (none: no value). */
+export interface AllowedFlag {
+  flag: string;
+  value?: string;
+}
+
+/** The argument policy of a free-argument tool, as the SkillPack declares it. */
 export interface ArgPolicy {
+  allowedFlags?: AllowedFlag[];
   deniedFlags?: string[];
   allowedPatterns?: string[];
   deniedPatterns?: string[];
   maxArgs?: number;
+  /** How the tool parses flags: getopt (default; long flags may be abbreviated) or pflag (no abbreviations). */
+  parser?: 'getopt' | 'pflag';
 }
 
-/** One tool of a pack: the agent's arguments are appended to `command`. */
+/** Constraints of a string value (a string parameter, or the items of an array parameter). */
+export interface StringConstraints {
+  enum?: string[];
+  /** RE2, searched (unanchored, as JSON Schema says). */
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+}
+
+/** The items of an array parameter: always strings. */
+export interface ParameterItems extends StringConstraints {
+  type: 'string';
+  description?: string;
+}
+
+/** One parameter of a typed tool: the JSON Schema subset the executor accepts, nothing else. */
+export type Parameter =
+  | ({ type: 'string'; description?: string } & StringConstraints)
+  | { type: 'integer'; description?: string; minimum?: number; maximum?: number }
+  | { type: 'boolean'; description?: string }
+  | { type: 'array'; description?: string; items: ParameterItems; maxItems?: number };
+
+/** A typed tool's input schema: hand it to a model as a function's parameters. */
+export interface Parameters {
+  type: 'object';
+  properties: Record<string, Parameter>;
+  required?: string[];
+}
+
+/** The input of a typed tool, checked by the executor against its Parameters. */
+export type ToolInput = Record<string, string | number | boolean | string[]>;
+
+/**
+ * One tool of a pack. Typed (`parameters`: call it with `run(tool, { input })`), free-argument
+ * (`freeArguments: true`: `call(tool, args)`), or without input (neither: `run(tool)`).
+ */
 export interface Tool {
   name: string;
   description?: string;
   command: string[];
   timeoutSeconds: number;
+  /** As given in the SkillPack. */
+  parameters?: Parameters;
+  /** The argument template that renders the input (groups of elements with {placeholders}). */
+  args?: string[][];
+  freeArguments?: boolean;
   argPolicy?: ArgPolicy;
 }
 
@@ -90,12 +142,19 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of a typed tool's run: its input, and the same options as a call. */
+export interface RunOptions extends CallOptions {
+  input?: ToolInput;
+}
+
 /** The executor's JSON error body. */
 export interface ErrorBody {
   error: string;
   message: string;
   /** For argument_refused: which argument (0-based). */
   index?: number;
+  /** For input_refused: which parameter. */
+  parameter?: string;
 }
 
 /** The executor refused or failed a request. `status` is the HTTP status, `code` the executor's error code. */
@@ -114,9 +173,9 @@ export class ExecutorError extends Error {
 }
 
 export interface ClientOptions {
-  /** Directory of the executors' sockets; default /ipc. */
+  /** Parent of the packs' directories (<ipcDir>/<pack>/exec.sock); default /ipc. */
   ipcDir?: string;
-  /** The socket itself, overriding ipcDir. */
+  /** The socket itself, overriding ipcDir (and the layout checks). */
   socketPath?: string;
 }
 
@@ -133,11 +192,13 @@ function checkName(kind: string, name: string, max: number): void {
 export class SkillClient {
   readonly skill: string;
   readonly socketPath: string;
+  private readonly checkLayout: boolean;
 
   constructor(skill: string, options: ClientOptions = {}) {
     checkName('skill', skill, 57);
     this.skill = skill;
-    this.socketPath = options.socketPath ?? join(options.ipcDir ?? DEFAULT_IPC_DIR, `${skill}.sock`);
+    this.checkLayout = options.socketPath === undefined;
+    this.socketPath = options.socketPath ?? join(options.ipcDir ?? DEFAULT_IPC_DIR, skill, SOCKET_NAME);
   }
 
   /** The executor's health; open to any local user. */
@@ -150,13 +211,25 @@ export class SkillClient {
     return this.send<ToolList>('GET', '/v1/tools');
   }
 
-  /** Runs a tool and waits for it to end. */
+  /** Runs a typed tool (or one without input) with `input` and waits for it to end. */
+  run(tool: string, options: RunOptions = {}): Promise<RunResult> {
+    checkName('tool', tool, 63);
+    return this.send<RunResult>('POST', `/v1/tools/${tool}/run`, runBody(undefined, options), options.signal);
+  }
+
+  /** Starts a typed tool and returns at once with its run id (state "running"). */
+  runAsync(tool: string, options: RunOptions = {}): Promise<RunStatus> {
+    checkName('tool', tool, 63);
+    return this.send<RunStatus>('POST', '/v1/runs', { tool, ...runBody(undefined, options) }, options.signal);
+  }
+
+  /** Runs a free-argument tool with `args` and waits for it to end. */
   call(tool: string, args: string[] = [], options: CallOptions = {}): Promise<RunResult> {
     checkName('tool', tool, 63);
     return this.send<RunResult>('POST', `/v1/tools/${tool}/run`, runBody(args, options), options.signal);
   }
 
-  /** Starts a tool and returns at once with its run id (state "running"). */
+  /** Starts a free-argument tool and returns at once with its run id (state "running"). */
   callAsync(tool: string, args: string[] = [], options: CallOptions = {}): Promise<RunStatus> {
     checkName('tool', tool, 63);
     return this.send<RunStatus>('POST', '/v1/runs', { tool, ...runBody(args, options) }, options.signal);
@@ -186,7 +259,8 @@ export class SkillClient {
     return (await this.send<{ runs: RunStatus[] }>('GET', '/v1/runs')).runs;
   }
 
-  private send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private async send<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    if (this.checkLayout) await checkSocket(this.socketPath);
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<T>((resolve, reject) => {
       const req = request(
@@ -233,8 +307,10 @@ export class SkillClient {
   }
 }
 
-function runBody(args: string[], options: CallOptions): Record<string, unknown> {
-  const body: Record<string, unknown> = { args };
+function runBody(args: string[] | undefined, options: RunOptions): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (args !== undefined && args.length > 0) body.args = args;
+  if (options.input !== undefined) body.input = options.input;
   if (options.env !== undefined) body.env = options.env;
   if (options.stdin !== undefined) body.stdin = options.stdin;
   if (options.timeoutSeconds !== undefined) body.timeoutSeconds = options.timeoutSeconds;
@@ -251,12 +327,31 @@ export function outputBytes(result: RunResult, stream: 'stdout' | 'stderr'): Buf
   return Buffer.from(result[stream], encoding === 'base64' ? 'base64' : 'utf8');
 }
 
-/** The packs with an executor socket in ipcDir. */
+/**
+ * Refuses a socket that is not where the layout puts it: the pack's directory must be a directory (not a
+ * symbolic link, which another pack could have placed) and exec.sock a socket. Errors carry code ENOENT when
+ * something is missing, like a failed connect.
+ */
+async function checkSocket(socketPath: string): Promise<void> {
+  const packDir = join(socketPath, '..');
+  const dirStat = await lstat(packDir);
+  if (!dirStat.isDirectory()) throw Object.assign(new Error(`${packDir} is not a directory (symbolic links are not followed)`), { code: 'ENOTDIR' });
+  const sockStat = await lstat(socketPath);
+  if (!sockStat.isSocket()) throw Object.assign(new Error(`${socketPath} is not a socket`), { code: 'ENOTSOCK' });
+}
+
+/** The packs with an executor socket in ipcDir: <ipcDir>/<pack>/exec.sock, symbolic links skipped. */
 export async function listSkills(ipcDir: string = DEFAULT_IPC_DIR): Promise<string[]> {
-  const entries = await readdir(ipcDir);
-  return entries
-    .filter((f) => f.endsWith('.sock'))
-    .map((f) => f.slice(0, -'.sock'.length))
-    .filter((name) => dnsLabel.test(name))
-    .sort();
+  const entries = await readdir(ipcDir, { withFileTypes: true });
+  const packs: string[] = [];
+  for (const entry of entries) {
+    // Dirent types come from the directory itself: a symbolic link is never reported as a directory.
+    if (!entry.isDirectory() || !dnsLabel.test(entry.name) || entry.name.length > 57) continue;
+    try {
+      if ((await lstat(join(ipcDir, entry.name, SOCKET_NAME))).isSocket()) packs.push(entry.name);
+    } catch {
+      // no socket: not a pack (yet)
+    }
+  }
+  return packs.sort();
 }

@@ -230,18 +230,36 @@ func startExecutor(s settings, dir string) (*executor, error) {
 		{"name": "big", "command": []string{"head", "-c", strconv.Itoa(s.bigOutput), "/dev/zero"}},
 	})
 	base := []string{"PATH=/usr/bin:/bin", "HOME=" + dir, "SKILLPOD_IPC_DIR=" + ipc}
+	podinfo := filepath.Join(dir, "annotations")
+	if err := os.WriteFile(podinfo, nil, 0o644); err != nil { // without it every tool is switched off
+		return nil, err
+	}
+	// serve requires every setting it reads to be present, as the operator writes them; ask the binary which.
+	out, err := exec.Command(s.bin, "settings").Output()
+	var keys []string
+	if err == nil {
+		err = json.Unmarshal(out, &keys)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("skillpod-exec settings: %w", err)
+	}
+	values := map[string]string{
+		"SKILLPOD_IPC_DIR":         ipc,
+		"SKILLPOD_TOOLS":           string(tools),
+		"SKILLPOD_AGENT_UID":       strconv.Itoa(os.Getuid()),
+		"SKILLPOD_WORKDIR":         work,
+		"SKILLPOD_PODINFO_FILE":    podinfo,
+		"SKILLPOD_MAX_CONCURRENCY": strconv.Itoa(s.parallel),
+	}
 	ex := &executor{env: base}
 	ex.cmd = exec.Command(s.bin, "serve", "--skill", "bench")
-	ex.cmd.Env = append(append([]string{}, base...),
-		"SKILLPOD_TOOLS="+string(tools),
-		"SKILLPOD_AGENT_UID="+strconv.Itoa(os.Getuid()),
-		"SKILLPOD_WORKDIR="+work,
-		"SKILLPOD_PODINFO_FILE="+filepath.Join(dir, "annotations"),
-		"SKILLPOD_MAX_CONCURRENCY="+strconv.Itoa(s.parallel),
-	)
+	ex.cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+	for _, k := range keys {
+		ex.cmd.Env = append(ex.cmd.Env, k+"="+values[k]) // empty: the default
+	}
 	ex.cmd.Stdout = io.Discard // the audit trail: one line per call
 	ex.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	sock := filepath.Join(ipc, "bench.sock")
+	sock := filepath.Join(ipc, "bench", "exec.sock")
 	ex.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
