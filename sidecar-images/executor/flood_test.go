@@ -43,7 +43,7 @@ func floodBodies(t *testing.T, sock string, n, size int) []net.Conn {
 
 func TestBodyFloodStaysBounded(t *testing.T) {
 	e := startExecutor(t, opts{tools: toolsJSON(t, toolDef("cat", "/bin/cat")),
-		env: map[string]string{"SKILLPOD_READ_TIMEOUT": "20s"}})
+		env: map[string]string{"SKILLPOD_READ_TIMEOUT": "3s"}})
 	before := vmKB(t, e.pid(), "VmRSS")
 	conns := floodBodies(t, e.sock, 200, defaultMaxBody-64)
 	time.Sleep(500 * time.Millisecond) // let the executor take in whatever it is going to
@@ -55,6 +55,12 @@ func TestBodyFloodStaysBounded(t *testing.T) {
 	for _, c := range conns {
 		_ = c.Close()
 	}
+	// A request still waiting for the body budget notices its client has gone only at the read timeout, so
+	// its connection slot comes back by then at the latest.
+	eventually(t, 10*time.Second, func() bool {
+		status, _, _, err := e.send(http.MethodGet, "/v1/health", nil)
+		return err == nil && status == 200
+	})
 	e.stillServes()
 	if res := e.run("cat", map[string]any{"stdin": "after"}); res.Stdout != "after" {
 		t.Fatalf("after the flood: %+v", res)
