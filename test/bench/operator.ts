@@ -104,6 +104,11 @@ interface Env {
 
 const cpuOf = (pid: number | undefined) => (pid ? procStats(pid)?.cpuSeconds ?? 0 : 0);
 
+function isDenyAll(o: { [field: string]: unknown }): boolean {
+  const spec = o.spec as { egress?: unknown[]; ingress?: unknown[] } | undefined;
+  return (spec?.egress?.length ?? 0) === 0 && (spec?.ingress?.length ?? 0) === 0;
+}
+
 async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promise<PhaseResult> {
   const { admin, proxy, plane } = env;
   const ns = `bench-${kind === 'operator' ? 'op' : 'floor'}-${runs}`;
@@ -114,8 +119,8 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
   const createdAt = new Map<string, number>(); // run name → when its POST returned
   const podAt = new Map<string, number>(); // run name → when its pod was first seen
   const childOf = new Map<string, string>(); // child name → run name
-  const goneCount = new Map<string, number>();
-  const goneAt = new Map<string, number>(); // run name → when the last of its four grants was deleted
+  const goneKinds = new Map<string, Set<string>>();
+  const goneAt = new Map<string, number>(); // run name → when the last of its four grants was gone
   const pods = new PodRecorder(admin, ns, (run, pod, at) => {
     const name = run.split('/')[1]!;
     podAt.set(name, at);
@@ -129,11 +134,14 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
     `/api/v1/namespaces/${ns}/serviceaccounts`, `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`,
     `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
   ].map((path) => new ObjectWatcher(admin, path, (type, o, at) => {
-    if (type !== 'DELETED') return;
+    // A NetworkPolicy is gone as a grant when it is deleted or turned deny-all (the operator isolates a pod whose
+    // sidecars still linger instead of leaving it without a policy).
+    const isolated = type === 'MODIFIED' && path.endsWith('/networkpolicies') && isDenyAll(o);
+    if (type !== 'DELETED' && !isolated) return;
     const child = o.metadata.name;
-    const n = (goneCount.get(child) ?? 0) + 1;
-    goneCount.set(child, n);
-    if (n === 4) goneAt.set(child, at);
+    const kinds = goneKinds.get(child) ?? new Set<string>();
+    goneKinds.set(child, kinds.add(path));
+    if (kinds.size === 4 && !goneAt.has(child)) goneAt.set(child, at);
   }, 'app.kubernetes.io/managed-by=skillpod'));
   await Promise.all([pods.start(), kubelet.start(), ...grantWatchers.map((w) => { w.start(); return w.synced; })]);
 

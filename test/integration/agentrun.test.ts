@@ -118,16 +118,24 @@ describe('an AgentRun', () => {
       expect((await getRun(ns, 'full')).status?.skills?.[0]).toMatchObject({ rbac: 'Granted' });
     }, 10_000);
 
-    // The agent ends: the run succeeds with its result, the grants vanish, the pod stays.
+    // The agent ends while its sidecars linger: the run succeeds with its result, RBAC and the ServiceAccount
+    // vanish, and the NetworkPolicy denies everything until the pod has ended (never a pod without one).
     await setPodStatus(ns, childName, 'Running', exited(0, 'all done'));
     await eventually(async () => {
       const r = await getRun(ns, 'full');
       expect(r.status).toMatchObject({ phase: 'Succeeded', result: 'all done' });
       expect(condition(r, 'Succeeded')).toMatchObject({ status: 'True', reason: 'AgentSucceeded' });
       expect(r.status?.completionTime).toBeTruthy();
-      expect(await grantsOf(ns, childName)).toEqual(ALL_GONE);
+      expect(await grantsOf(ns, childName)).toEqual({ ...ALL_GONE, networkPolicy: 200 });
+      const isolation = await networking.readNamespacedNetworkPolicy({ namespace: ns, name: childName });
+      expect(isolation.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], podSelector: { matchLabels: { 'skillpod.io/run-uid': run.metadata?.uid } } });
+      expect(isolation.spec?.egress ?? []).toEqual([]);
+      expect(isolation.spec?.ingress ?? []).toEqual([]);
     }, 10_000);
     expect(await can(sa(run), 'list', 'pods', ns)).toBe(false);
+    // The pod ends: the NetworkPolicy goes too; the pod stays for kubectl logs.
+    await setPodStatus(ns, childName, 'Succeeded', exited(0, 'all done'));
+    await eventually(async () => expect(await grantsOf(ns, childName)).toEqual(ALL_GONE), 10_000);
     expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: childName }))).toBe(200);
 
     // Deleting the run leaves nothing behind (the garbage collector follows the owner references).

@@ -70,6 +70,7 @@ describe('the CRD and the SkillPack admission policy', () => {
     ['a boolean inside text', withTool((t) => (t.args[2] = ['--wide={wide}'])), 'argument template: get: boolean {wide} must be a whole element'],
     ['two arrays in one group', withTool((t) => { Object.assign(t.parameters.properties, { more: { type: 'array', items: { type: 'string' } } }); t.args[3] = ['--selector', '{labels}', '{more}']; }),
       'argument template: get: at most one array parameter per group'],
+    ['a group of a boolean alone', withTool((t) => (t.args[2] = ['{wide}'])), 'argument template: get: a group of boolean placeholders only renders nothing'],
   ])('refuse %s, naming the tool and the problem', async (_what, spec, message) => {
     // The policy loads through the API server's informers a moment after the install: wait for its refusal.
     const result = await eventually(async () => {

@@ -146,6 +146,59 @@ describe('planRun', () => {
     expect(p.deletePod).toBe(true);
   });
 
+  describe('never an unconfined pod: every way a run ends, and what becomes of its pod and NetworkPolicy', () => {
+    const LATE = '2026-03-01T11:00:00Z'; // a run started an hour ago: its 600 s are over
+    const withPod = (p: V1Pod, change: (p: V1Pod) => void) => { change(p); return p; };
+    const waiting = (reason: string, message = '') => ({ state: { waiting: { reason, message } } });
+    it.each([
+      { name: 'a sidecar image that cannot be pulled', status: started('Pending'),
+        pod: pod('Pending', waiting('PodInitializing'), [sidecar('kubectl', true), sidecar('fetch', false, waiting('ImagePullBackOff', 'no such image'))]),
+        phase: 'Failed', reason: 'SkillNotReady', deletePod: true, isolatePod: true },
+      { name: 'a sidecar that restarted three times', status: started('Pending'),
+        pod: pod('Pending', waiting('PodInitializing'), [sidecar('kubectl', true), sidecar('fetch', false, { restartCount: 3 })]),
+        phase: 'Failed', reason: 'SkillNotReady', deletePod: true, isolatePod: true },
+      { name: 'an agent image that cannot be pulled', status: started('Pending'), pod: pod('Pending', waiting('ErrImagePull')),
+        phase: 'Failed', reason: 'AgentNotStarted', deletePod: true, isolatePod: true },
+      { name: 'a Secret of the agent env that does not exist yet', status: started('Pending'), pod: pod('Pending', waiting('CreateContainerConfigError', 'secret "model" not found')),
+        phase: 'Failed', reason: 'AgentNotStarted', deletePod: true, isolatePod: true },
+      { name: 'the deadline of a pod never scheduled', status: started('Pending', { startTime: LATE }), pod: pod('Pending', undefined, []),
+        phase: 'Failed', reason: 'Timeout', deletePod: true, isolatePod: true },
+      { name: 'the deadline while the agent runs', status: started('Running', { startTime: LATE }),
+        pod: withPod(pod('Running', running), (p) => { p.status!.startTime = new Date(LATE); }),
+        phase: 'Failed', reason: 'Timeout', deletePod: true, isolatePod: true },
+      { name: 'the kubelet\'s own deadline', status: started('Running'),
+        pod: withPod(pod('Failed', undefined), (p) => { p.status!.reason = 'DeadlineExceeded'; p.status!.message = 'Pod was active on the node longer than the specified deadline'; }),
+        phase: 'Failed', reason: 'Timeout', deletePod: false, isolatePod: false },
+      { name: 'a lost pod', status: started('Running'), pod: undefined, podLost: true,
+        phase: 'Failed', reason: 'PodLost', deletePod: false, isolatePod: false },
+      { name: 'an agent that failed while its sidecars linger', status: started('Running'), pod: pod('Running', exited(2)),
+        phase: 'Failed', reason: 'AgentFailed', deletePod: false, isolatePod: true },
+      { name: 'an agent that succeeded while its sidecars linger', status: started('Running'), pod: pod('Running', exited(0)),
+        phase: 'Succeeded', reason: 'AgentSucceeded', deletePod: false, isolatePod: true },
+      { name: 'a pod that has ended', status: started('Succeeded', { completionTime: CREATED }), pod: pod('Succeeded', exited(0)),
+        phase: 'Succeeded', reason: undefined, deletePod: false, isolatePod: false },
+      { name: 'a pod already being deleted', status: started('Failed', { completionTime: CREATED }),
+        pod: withPod(pod('Running', running), (p) => { p.metadata!.deletionTimestamp = new Date(CREATED); }),
+        phase: 'Failed', reason: undefined, deletePod: false, isolatePod: true },
+    ])('$name', ({ status, pod: thePod, podLost, phase, reason, deletePod, isolatePod }) => {
+      const p = plan({ run: run({ status }), pod: thePod, podLost: podLost ?? false });
+      expect(p.status.phase).toBe(phase);
+      if (reason) expect(condition(p.status, 'Succeeded')?.reason).toBe(reason);
+      expect(p.keepGrants).toBe(false);
+      expect(p.deletePod).toBe(deletePod);
+      expect(p.isolatePod).toBe(isolatePod);
+    });
+
+    it('counts the deadline from the pod\'s startTime, as the kubelet counts activeDeadlineSeconds', () => {
+      // The run recorded its start when it created the pod; the kubelet started the pod 10 minutes later.
+      const status = started('Running', { startTime: '2026-03-01T11:45:00Z' });
+      const late = withPod(pod('Running', running), (p) => { p.status!.startTime = '2026-03-01T11:55:00Z' as unknown as Date; });
+      const p = plan({ run: run({ status }), pod: late });
+      expect(p.status.phase).toBe('Running');
+      expect(p.requeueAfterMs).toBe(5 * 60_000 + 50); // 11:55 + 600 s − 12:00
+    });
+  });
+
   it('keeps a finished run finished, whatever happens to the pod later', () => {
     const done = started('Succeeded', { completionTime: '2026-03-01T11:59:30Z', result: 'ok' });
     const p = plan({ run: run({ status: done }), podLost: true });

@@ -7,7 +7,7 @@ import {
 } from '../api/index.ts';
 import type { PodProblem, SkillGrant } from '../builders/index.ts';
 import { setCondition, toRfc3339, type ConditionInput } from '../status/conditions.ts';
-import { observePod, type PodOutcome } from './pod-observation.ts';
+import { observePod, type PodObservation, type PodOutcome } from './pod-observation.ts';
 import { truncateResult } from './result.ts';
 
 /** A pack as the run sees it: missing, not Ready (with why), or usable. */
@@ -47,8 +47,13 @@ export interface Plan {
   grantedSkills: string[];
   /** Skills of the pod whose executor gate must be closed (the pod annotation). */
   disabledSkills: string[];
-  /** Whether the run's grants (ServiceAccount, RBAC, NetworkPolicy) should exist at all. */
+  /** Whether the run's grants (ServiceAccount, RBAC, its NetworkPolicy's allowances) should exist at all. */
   keepGrants: boolean;
+  /**
+   * The run has ended but something of its pod may still run (sidecars lingering, a kubelet retrying a pull, a pod
+   * being deleted): its NetworkPolicy must deny everything instead of being deleted, so the pod is never unconfined.
+   */
+  isolatePod: boolean;
   deletePod: boolean;
   deleteRun: boolean;
   requeueAfterMs?: number;
@@ -60,6 +65,8 @@ export const CONDITION_SKILLS_IN_POD = 'SkillsInPod';
 
 const isTerminal = (phase: AgentRunPhase | undefined) => phase === 'Succeeded' || phase === 'Failed';
 const parseTime = (t: string | undefined) => (t ? Date.parse(t) : undefined);
+/** Informer caches hold timestamps as strings where V1Pod's type says Date. */
+const timeOf = (t: Date | string | undefined) => (t instanceof Date ? t.getTime() : parseTime(t));
 
 export function planRun(input: PlanInput): Plan {
   const { run, packs, pod, now } = input;
@@ -71,8 +78,9 @@ export function planRun(input: PlanInput): Plan {
   const observation = pod ? observePod(pod) : undefined;
   const events: PlannedEvent[] = [];
 
-  // --- outcome: terminal states are sticky; otherwise the pod, a lost pod, or the deadline decide.
-  const start = parseTime(previous.startTime) ?? parseTime(run.metadata.creationTimestamp) ?? now.getTime();
+  // --- outcome: terminal states are sticky; otherwise the pod, a lost pod, or the deadline decide. The deadline counts
+  // from the moment the kubelet counts activeDeadlineSeconds from (the pod's startTime) once there is one.
+  const start = timeOf(pod?.status?.startTime) ?? parseTime(previous.startTime) ?? parseTime(run.metadata.creationTimestamp) ?? now.getTime();
   const deadline = start + run.spec.timeoutSeconds * 1000;
   let outcome: PodOutcome | undefined = isTerminal(previous.phase) ? undefined : observation?.outcome;
   if (!isTerminal(previous.phase) && outcome?.kind !== 'succeeded' && outcome?.kind !== 'failed') {
@@ -164,15 +172,25 @@ export function planRun(input: PlanInput): Plan {
   const ttl = run.spec.ttlSecondsAfterFinished;
   const ttlDue = terminal && ttl !== undefined && completion !== undefined ? completion + ttl * 1000 : undefined;
   const deleteRun = ttlDue !== undefined && now.getTime() >= ttlDue;
-  const timedOutUnstarted = outcome?.kind === 'failed' && outcome.reason === 'Timeout' && !observation?.agentStarted;
-  const deletePod = Boolean(pod) && terminal && (input.podRetention === 'delete' || timedOutUnstarted);
+  const lingering = podLingers(pod, observation, terminal);
+  const deletePod = Boolean(pod) && terminal && !pod?.metadata?.deletionTimestamp &&
+    (input.podRetention === 'delete' || (lingering && !observation?.agentEnded));
   const waits = [terminal ? undefined : deadline - now.getTime(), deleteRun ? undefined : ttlDue !== undefined ? ttlDue - now.getTime() : undefined]
     .filter((ms): ms is number => ms !== undefined && ms > 0);
   return {
-    status, createPod, grantedSkills, disabledSkills, keepGrants: !terminal, deletePod, deleteRun,
+    status, createPod, grantedSkills, disabledSkills, keepGrants: !terminal, isolatePod: lingering, deletePod, deleteRun,
     requeueAfterMs: waits.length > 0 ? Math.min(...waits) + 50 : undefined,
     events,
   };
+}
+
+/**
+ * A finished run whose pod has not ended. When the agent has ended, only sidecars linger and the pod ends by itself
+ * in a moment; otherwise (the run failed before its agent started, or timed out) the pod must be ended by us: a
+ * kubelet that retries a pull or a Secret that appears late would start the untrusted agent after the run is over.
+ */
+function podLingers(pod: V1Pod | undefined, observation: PodObservation | undefined, terminal: boolean): boolean {
+  return terminal && pod !== undefined && !observation?.podEnded;
 }
 
 function skillStatus(

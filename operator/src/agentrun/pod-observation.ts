@@ -16,6 +16,10 @@ export interface PodObservation {
   skillsReady: Map<string, boolean>;
   /** Whether the agent container has started (so sidecar trouble can no longer hold the run back). */
   agentStarted: boolean;
+  /** Whether the agent container has ended (sidecars may linger a moment; the pod ends by itself). */
+  agentEnded: boolean;
+  /** Whether the pod itself has ended (phase Succeeded or Failed): nothing of it runs any more. */
+  podEnded: boolean;
 }
 
 /** Waiting reasons after which a container will not start without someone changing something. */
@@ -43,7 +47,8 @@ export function observePod(pod: V1Pod): PodObservation {
   }
   const agent = pod.status?.containerStatuses?.find((c) => c.name === AGENT_CONTAINER);
   const agentStarted = Boolean(agent?.state?.running || agent?.state?.terminated || agent?.lastState?.terminated);
-  return { outcome: outcome(pod, agent, agentStarted), skillsReady, agentStarted };
+  const podEnded = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+  return { outcome: outcome(pod, agent, agentStarted), skillsReady, agentStarted, agentEnded: Boolean(agent?.state?.terminated), podEnded };
 }
 
 function outcome(pod: V1Pod, agent: V1ContainerStatus | undefined, agentStarted: boolean): PodOutcome {

@@ -51,7 +51,7 @@ export function agentRunReconciler(deps: AgentRunControllerDeps): Reconciler {
 
     // Nothing is granted while the run waits for its packs: grants exist only with (or just before) the pod.
     if (plan.keepGrants && (pod || plan.createPod)) await refusalReported(deps, raw, 'GrantRefused', 'the run\'s permissions', () => grant(deps, run, objects));
-    else if (!plan.keepGrants) await revoke(deps, run, objects);
+    else if (!plan.keepGrants) await revoke(deps, run, objects, plan.isolatePod);
     if (plan.createPod && objects.pod) {
       const podSpec = objects.pod;
       const created = await refusalReported(deps, raw, 'PodRefused', 'the run\'s pod', () => createPodOnce(deps, run, podSpec));
@@ -140,17 +140,23 @@ async function grant(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects)
   ]);
 }
 
-/** Every run-scoped grant goes when the run ends, all at once: RBAC, the ServiceAccount (its tokens die with it), egress. */
-async function revoke(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects): Promise<void> {
-  if (run.status?.conditions?.some((c) => c.type === 'GrantsRevoked' && c.status === 'True')) return;
+/**
+ * Every run-scoped grant goes when the run ends, all at once: RBAC, the ServiceAccount (its tokens die with it),
+ * egress. The NetworkPolicy turns deny-all while anything of the pod may still run, and goes once the pod has ended.
+ */
+async function revoke(deps: AgentRunControllerDeps, run: AgentRun, o: RunObjects, isolatePod: boolean): Promise<void> {
   const ns = run.metadata.namespace;
+  const networkPolicy = isolatePod
+    ? deps.applier.apply(o.isolationPolicy)
+    : deps.applier.delete('networking.k8s.io/v1', 'NetworkPolicy', ns, o.run.childName);
+  if (run.status?.conditions?.some((c) => c.type === 'GrantsRevoked' && c.status === 'True')) return all([networkPolicy]);
   const mayHoldClusterGrants = run.metadata.finalizers?.includes(FINALIZER) ?? false;
   await all([
     deps.applier.delete('rbac.authorization.k8s.io/v1', 'RoleBinding', ns, o.run.childName),
     deps.applier.delete('rbac.authorization.k8s.io/v1', 'Role', ns, o.run.childName),
     mayHoldClusterGrants ? deleteClusterGrants(deps, o.run.clusterChildName) : undefined,
     deps.applier.delete('v1', 'ServiceAccount', ns, o.run.childName),
-    deps.applier.delete('networking.k8s.io/v1', 'NetworkPolicy', ns, o.run.childName),
+    networkPolicy,
   ]);
   if (run.metadata.finalizers?.includes(FINALIZER)) await setFinalizer(deps, run, false);
 }
@@ -226,7 +232,7 @@ async function writeStatus(deps: AgentRunControllerDeps, raw: KubeObject & Agent
   const status = { ...plan.status };
   if (!plan.keepGrants) {
     status.conditions = setCondition(status.conditions,
-      { type: 'GrantsRevoked', status: 'True', reason: 'RunFinished', message: 'the run\'s ServiceAccount, RBAC and NetworkPolicy are deleted', observedGeneration: raw.metadata.generation },
+      { type: 'GrantsRevoked', status: 'True', reason: 'RunFinished', message: 'the run\'s ServiceAccount and RBAC are deleted; its NetworkPolicy denies all traffic until the pod has ended, then goes', observedGeneration: raw.metadata.generation },
       deps.now?.() ?? new Date());
   }
   if (isDeepStrictEqual(status, raw.status ?? {})) return;

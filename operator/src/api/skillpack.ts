@@ -157,6 +157,10 @@ export function templateProblem(tool: { parameters?: Parameters | undefined; arg
   const used = new Set<string>();
   for (const [g, group] of (tool.args ?? []).entries()) {
     let arrays = 0;
+    const wholeBoolean = (e: string) => { const [n] = placeholders(e); return n !== undefined && e === `{${n}}` && params[n]?.type === 'boolean'; };
+    if (group.every(wholeBoolean)) {
+      return `args[${g}]: a group of boolean placeholders only renders nothing: put the flag beside it`;
+    }
     for (const element of group) {
       for (const name of placeholders(element)) {
         const p = params[name];
@@ -211,6 +215,12 @@ ToolBase = cel(
 // Placeholders declared, parameters used, booleans whole, one array per group: CEL on the CRD would exceed the API
 // server's estimated cost budget (64 tools × 32 groups × 8 elements), so the SkillPack admission policy checks them
 // (its cost is counted on the real object), the operator too (Ready=False), and the executor again at start.
+ToolBase = cel(
+  ToolBase,
+  { rule: '!has(self.args) || has(self.parameters)', message: 'args needs parameters (a fixed argument belongs in command)', fieldPath: '.args' },
+  (t) => t.args === undefined || t.parameters !== undefined,
+  ['args'],
+);
 export const ToolSchema = operatorCheck(ToolBase, 'argument template', templateProblem);
 export type Tool = z.output<typeof ToolSchema>;
 

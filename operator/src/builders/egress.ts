@@ -1,33 +1,37 @@
-// NetworkPolicy egress rules as the run's policy holds them: link-local addresses removed, normalized, deduplicated.
+// NetworkPolicy egress rules as the run's policy holds them: metadata addresses removed, normalized, deduplicated.
 //
-// Link-local (169.254.0.0/16, and fe80::/10 for IPv6) is never reachable from a run: it holds the clouds' instance
-// metadata services (169.254.169.254), which hand out node credentials. An ipBlock that contains a link-local range
-// gets it added to `except`; an ipBlock inside one is dropped; a rule left without destinations is dropped (an empty
-// `to` would mean "everywhere"); a rule without `to` ("everywhere") becomes every address outside link-local plus
-// every pod of every namespace (CNIs differ on whether ipBlocks match pod IPs, so pods are named explicitly).
+// Never reachable from a run (ALWAYS_EXCEPTED_CIDRS): link-local (169.254.0.0/16, fe80::/10), which holds the clouds'
+// instance metadata services (169.254.169.254), and the well-known metadata and host services outside it (AWS IMDS
+// over IPv6, Alibaba Cloud's metadata, Azure's WireServer); they hand out node credentials. An ipBlock that contains
+// one gets it added to `except`; an ipBlock inside one is dropped; a rule left without destinations is dropped (an
+// empty `to` would mean "everywhere"); a rule without `to` ("everywhere") becomes every IPv4 and IPv6 address but
+// those. Pods are not named: "everywhere" reaches other pods only where the CNI matches ipBlocks against pod IPs, and
+// a pack or run that must reach in-cluster pods says so with a selector (which the grant policy bounds for agents).
 import type { V1IPBlock, V1NetworkPolicyEgressRule, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
 import { containsCIDR, parseCIDR } from '../api/cidr.ts';
 import type { EgressRule } from '../api/index.ts';
 import { canonicalJSON, uniqueSorted } from './canonical.ts';
 
-export const LINK_LOCAL_CIDRS = ['169.254.0.0/16', 'fe80::/10'] as const;
+export const ALWAYS_EXCEPTED_CIDRS = [
+  '169.254.0.0/16', // link-local: AWS, GCP, Azure, OpenStack… metadata at 169.254.169.254
+  'fe80::/10', // IPv6 link-local
+  '100.100.100.200/32', // Alibaba Cloud metadata
+  '168.63.129.16/32', // Azure WireServer
+  'fd00:ec2::254/128', // AWS instance metadata over IPv6
+] as const;
 
-/** What a rule without `to` becomes. */
-export const EVERYWHERE_BUT_LINK_LOCAL: readonly V1NetworkPolicyPeer[] = [
-  { ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } },
-  { ipBlock: { cidr: '::/0', except: ['fe80::/10'] } },
-  { namespaceSelector: {} },
-];
+/** What a rule without `to` becomes (the excepted ranges are added by normalization). */
+export const EVERYWHERE: readonly V1NetworkPolicyPeer[] = [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }];
 
 function sameFamily(a: string, b: string): boolean {
   return parseCIDR(a)?.family === parseCIDR(b)?.family;
 }
 
-/** The ipBlock without link-local addresses, or undefined when nothing of it is left. */
-export function ipBlockWithoutLinkLocal(block: V1IPBlock): V1IPBlock | undefined {
+/** The ipBlock without the always-excepted addresses, or undefined when nothing of it is left. */
+export function ipBlockWithoutMetadata(block: V1IPBlock): V1IPBlock | undefined {
   if (parseCIDR(block.cidr) === undefined) return undefined; // never reached for validated input: fail closed
   let except = [...(block.except ?? [])];
-  for (const ll of LINK_LOCAL_CIDRS) {
+  for (const ll of ALWAYS_EXCEPTED_CIDRS) {
     if (!sameFamily(ll, block.cidr)) continue;
     if (containsCIDR(ll, block.cidr)) return undefined;
     if (containsCIDR(block.cidr, ll)) {
@@ -41,7 +45,7 @@ export function ipBlockWithoutLinkLocal(block: V1IPBlock): V1IPBlock | undefined
 
 function normalizePeer(peer: V1NetworkPolicyPeer): V1NetworkPolicyPeer | undefined {
   if (peer.ipBlock) {
-    const ipBlock = ipBlockWithoutLinkLocal(peer.ipBlock);
+    const ipBlock = ipBlockWithoutMetadata(peer.ipBlock);
     return ipBlock ? { ipBlock } : undefined;
   }
   const out: V1NetworkPolicyPeer = {};
@@ -59,7 +63,7 @@ function normalizePort(port: V1NetworkPolicyPort): V1NetworkPolicyPort {
 
 /** One rule made safe and canonical (peers and ports sorted), or undefined when it has no destination left. */
 export function normalizeEgressRule(rule: EgressRule | V1NetworkPolicyEgressRule): V1NetworkPolicyEgressRule | undefined {
-  const peers = rule.to && rule.to.length > 0 ? rule.to : EVERYWHERE_BUT_LINK_LOCAL;
+  const peers = rule.to && rule.to.length > 0 ? rule.to : EVERYWHERE;
   const to = uniqueSorted(peers.map((p) => normalizePeer(p)).filter((p) => p !== undefined));
   if (to.length === 0) return undefined;
   const out: V1NetworkPolicyEgressRule = {};

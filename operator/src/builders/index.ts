@@ -14,7 +14,7 @@ import type {
 import type { AgentRun } from '../api/index.ts';
 import { buildConfigMap } from './configmap.ts';
 import { disabledSkills, skillGrants, type GrantSnapshot, type PackMap, type SkillGrant } from './grants.ts';
-import { buildNetworkPolicy, type APIServerEndpoint } from './network-policy.ts';
+import { buildIsolationNetworkPolicy, buildNetworkPolicy, type APIServerEndpoint } from './network-policy.ts';
 import { buildPod, podProblem, type BuilderSettings, type PodProblem } from './pod.ts';
 import { buildClusterRole, buildClusterRoleBinding, buildRole, buildRoleBinding, buildServiceAccount } from './rbac.ts';
 import { runRef, type RunRef } from './run.ts';
@@ -61,6 +61,8 @@ export interface RunObjects {
   clusterRole?: V1ClusterRole;
   clusterRoleBinding?: V1ClusterRoleBinding;
   networkPolicy: V1NetworkPolicy;
+  /** What networkPolicy becomes once the run has ended while its pod has not: deny everything. */
+  isolationPolicy: V1NetworkPolicy;
   configMap: V1ConfigMap;
   /** Absent when podProblem is set. Create it once; never update it. */
   pod?: V1Pod;
@@ -81,6 +83,7 @@ export function buildRunObjects(input: RunObjectsInput): RunObjects {
     run: ref,
     serviceAccount: buildServiceAccount(ref),
     networkPolicy: buildNetworkPolicy(ref, input.run, skills, { apiServer: input.apiServer, dnsPeers: input.dnsPeers }),
+    isolationPolicy: buildIsolationNetworkPolicy(ref),
     configMap: buildConfigMap(ref, input.run, input.packs, input.snapshot),
     skills,
     disabledSkills: disabledSkills(skills),

@@ -1,35 +1,38 @@
 import type { V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { containsCIDR } from '../api/index.ts';
-import { intersectEgress, ipBlockWithoutLinkLocal, normalizeEgress } from './egress.ts';
+import { intersectEgress, ipBlockWithoutMetadata, normalizeEgress } from './egress.ts';
 import { buildRunObjects, grantSnapshot, LABEL_RUN_UID } from './index.ts';
 import { agentRun, apiServer, gitPack, kubectlPack, pack, packs, representativeRun, RUN_UID, settings } from './testdata/fixtures.ts';
 
-describe('ipBlockWithoutLinkLocal', () => {
+describe('ipBlockWithoutMetadata', () => {
   it.each([
-    ['everything gets link-local excepted', { cidr: '0.0.0.0/0' }, { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] }],
+    ['everything gets link-local and the metadata hosts excepted', { cidr: '0.0.0.0/0' },
+      { cidr: '0.0.0.0/0', except: ['100.100.100.200/32', '168.63.129.16/32', '169.254.0.0/16'] }],
     ['a block around it too', { cidr: '169.0.0.0/8', except: ['169.1.0.0/16'] }, { cidr: '169.0.0.0/8', except: ['169.1.0.0/16', '169.254.0.0/16'] }],
-    ['narrower excepts inside link-local are folded', { cidr: '0.0.0.0/0', except: ['169.254.169.254/32'] }, { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] }],
-    ['a wider except already covers it', { cidr: '0.0.0.0/0', except: ['169.0.0.0/8'] }, { cidr: '0.0.0.0/0', except: ['169.0.0.0/8'] }],
+    ['narrower excepts inside link-local are folded', { cidr: '169.0.0.0/8', except: ['169.254.169.254/32'] }, { cidr: '169.0.0.0/8', except: ['169.254.0.0/16'] }],
+    ['a wider except already covers it', { cidr: '160.0.0.0/4', except: ['169.0.0.0/8'] }, { cidr: '160.0.0.0/4', except: ['168.63.129.16/32', '169.0.0.0/8'] }],
+    ['Alibaba Cloud metadata inside the CGNAT range', { cidr: '100.64.0.0/10' }, { cidr: '100.64.0.0/10', except: ['100.100.100.200/32'] }],
+    ['Azure WireServer alone is dropped', { cidr: '168.63.129.16/32' }, undefined],
     ['a block inside link-local is dropped', { cidr: '169.254.169.254/32' }, undefined],
     ['link-local itself is dropped', { cidr: '169.254.0.0/16' }, undefined],
     ['disjoint blocks are untouched', { cidr: '10.0.0.0/8' }, { cidr: '10.0.0.0/8' }],
-    ['IPv6 everything excepts fe80::/10', { cidr: '::/0' }, { cidr: '::/0', except: ['fe80::/10'] }],
+    ['IPv6 everything excepts fe80::/10 and AWS IMDS', { cidr: '::/0' }, { cidr: '::/0', except: ['fd00:ec2::254/128', 'fe80::/10'] }],
+    ['IPv6 unique-local around AWS IMDS', { cidr: 'fd00::/8' }, { cidr: 'fd00::/8', except: ['fd00:ec2::254/128'] }],
     ['IPv6 link-local is dropped', { cidr: 'fe80::1/128' }, undefined],
   ])('%s', (_what, block, want) => {
-    expect(ipBlockWithoutLinkLocal(block)).toEqual(want);
+    expect(ipBlockWithoutMetadata(block)).toEqual(want);
   });
 });
 
 describe('normalizeEgress', () => {
-  it('turns "to everywhere" into everywhere but link-local, pods included', () => {
+  it('turns "to everywhere" into every address but the metadata ones, and names no pods', () => {
     expect(normalizeEgress([{ ports: [{ protocol: 'TCP', port: 443 }] }])).toEqual([
       {
         ports: [{ protocol: 'TCP', port: 443 }],
         to: [
-          { ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.0.0/16'] } },
-          { ipBlock: { cidr: '::/0', except: ['fe80::/10'] } },
-          { namespaceSelector: {} },
+          { ipBlock: { cidr: '0.0.0.0/0', except: ['100.100.100.200/32', '168.63.129.16/32', '169.254.0.0/16'] } },
+          { ipBlock: { cidr: '::/0', except: ['fd00:ec2::254/128', 'fe80::/10'] } },
         ],
       },
     ]);
@@ -119,6 +122,17 @@ describe('buildNetworkPolicy', () => {
 
   it('keeps the agent egress, which is immutable, even after pack edits', () => {
     const np = build(representativeRun, new Map([['kubectl', kubectlPack]]), grantSnapshot(representativeRun, packs));
-    expect(JSON.stringify(np)).toContain('"except":["10.0.0.0/8","169.254.0.0/16"]');
+    expect(JSON.stringify(np)).toContain('"except":["10.0.0.0/8","100.100.100.200/32","168.63.129.16/32","169.254.0.0/16"]');
+  });
+});
+
+describe('buildIsolationNetworkPolicy', () => {
+  it('keeps the name and the pod selector, and allows nothing either way', () => {
+    const objects = buildRunObjects({ run: representativeRun, packs, settings, apiServer });
+    expect(objects.isolationPolicy.metadata?.name).toBe(objects.networkPolicy.metadata?.name);
+    expect(objects.isolationPolicy.spec).toEqual({
+      podSelector: { matchLabels: { [LABEL_RUN_UID]: RUN_UID } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [],
+    });
+    expect(objects.isolationPolicy.metadata?.ownerReferences).toEqual(objects.networkPolicy.metadata?.ownerReferences);
   });
 });

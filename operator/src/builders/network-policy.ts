@@ -89,3 +89,16 @@ export function buildNetworkPolicy(
     },
   };
 }
+
+/**
+ * The run's NetworkPolicy once its grants are revoked while something of its pod may still run: same name, the pod
+ * selected, no ingress and no egress. Replacing the policy (instead of deleting it) means the pod is never without one.
+ */
+export function buildIsolationNetworkPolicy(run: RunRef): V1NetworkPolicy {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: run.childName, namespace: run.namespace, labels: runLabels(run), ownerReferences: [ownerReference(run)] },
+    spec: { podSelector: { matchLabels: runSelector(run) }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [] },
+  };
+}

@@ -84,7 +84,7 @@ describe('parseGrantPolicySettings', () => {
       want: { ...DEFAULT_GRANT_POLICY_SETTINGS, agentEgress: { ...DEFAULT_GRANT_POLICY_SETTINGS.agentEgress, cidrs: ['203.0.113.0/24'] } },
       problems: ["agentEgressPorts: '443,http' is not a list of ports", "agentEgressCIDRs: '300.0.0.0/8' is not a CIDR"] },
   ])('$name', ({ data, want, problems }) => {
-    expect(parseGrantPolicySettings(data)).toEqual({ settings: want, problems });
+    expect(parseGrantPolicySettings(data as Record<string, string>)).toEqual({ settings: want, problems });
   });
 
   it('round-trips any policy through ConfigMap data', () => {

@@ -45,11 +45,14 @@ function denials(prefix: string, groups: string, resources: string): string {
 // A CEL raw string: no escape processing, so the regular expression reads as RE2 sees it.
 const PLACEHOLDER = String.raw`r'\{[a-zA-Z][a-zA-Z0-9_]{0,62}\}'`;
 const NAME_OF = 'p.substring(1, p.size() - 1)';
+const WHOLE = String.raw`r'^\{[a-zA-Z][a-zA-Z0-9_]{0,62}\}$'`;
+const NAME_OF_E = 'e.substring(1, e.size() - 1)';
 /** Every template problem of every tool, as `<tool>: <problem>` (the same rules as templateProblem in api/skillpack.ts). */
 const TEMPLATE_PROBLEMS = `object.spec.tools.map(t, t.?args.orValue([]).map(g, g.map(e, e.findAll(${PLACEHOLDER}).map(p,
   !(${NAME_OF} in t.?parameters.?properties.orValue({})) ? [t.name + ': ' + p + ' is not a declared parameter'] :
   t.parameters.properties[${NAME_OF}].type == 'boolean' && e != p ? [t.name + ': boolean ' + p + ' must be a whole element'] : []
-)).flatten().flatten() + (g.map(e, e.findAll(${PLACEHOLDER}).filter(p, ${NAME_OF} in t.?parameters.?properties.orValue({}) &&
+)).flatten().flatten() + (g.all(e, e.matches(${WHOLE}) && ${NAME_OF_E} in t.?parameters.?properties.orValue({}) &&
+  t.parameters.properties[${NAME_OF_E}].type == 'boolean') ? [t.name + ': a group of boolean placeholders only renders nothing'] : []) + (g.map(e, e.findAll(${PLACEHOLDER}).filter(p, ${NAME_OF} in t.?parameters.?properties.orValue({}) &&
   t.parameters.properties[${NAME_OF}].type == 'array')).flatten().size() > 1 ? [t.name + ': at most one array parameter per group'] : [])
 ).flatten() + t.?parameters.?properties.orValue({}).filter(k, !t.?args.orValue([]).exists(g, g.exists(e, e.contains('{' + k + '}'))))
   .map(k, t.name + ': parameter ' + k + ' is not used in args')).flatten()`;
