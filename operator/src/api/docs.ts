@@ -169,5 +169,75 @@ export function renderAPIDocs(): string {
     '- `status.skillsReady` exists for the Skills column: a printer column shows only the first value of a list.',
     '',
   ];
-  return [...head, ...DEFINITIONS.map(kindSection)].join('\n');
+  return [...head, TYPED_TOOLS, ...DEFINITIONS.map(kindSection)].join('\n');
 }
+
+/** The guide to writing a tool: what the field tables below cannot say on their own. */
+const TYPED_TOOLS = `## Writing a SkillPack tool
+
+A tool is a command the agent may run in the skill's sidecar. There are three kinds, and the first is the default:
+
+- **Typed** (\`parameters\` and \`args\`): the agent sends a JSON object; the executor checks it against
+  \`parameters\` and renders the argument vector from \`args\` itself. The agent never writes a flag.
+- **No input** (neither): the command runs as written, e.g. \`[kubectl, version, --client]\`.
+- **Free arguments** (\`freeArguments: true\`): the agent appends its own arguments, checked by \`argPolicy\`. The
+  exception: a CLI's flag set is larger than any list (config files, plugins, options that read files), so whatever
+  the sidecar can read must be assumed readable by the agent. The default grant policy refuses free-argument tools in
+  packs that hold RBAC rules or env from a Secret (\`freeArgumentsWithCredentials\`), and every pack says in its
+  \`FreeArguments\` condition whether it has any.
+
+A typed tool, complete:
+
+\`\`\`yaml
+tools:
+  - name: logs
+    description: Logs of one pod's container, never followed.
+    command: [kubectl, logs]
+    timeoutSeconds: 60
+    parameters:
+      type: object
+      properties:
+        pod: {type: string, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', maxLength: 253, description: Pod name.}
+        container: {type: string, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63}
+        tail: {type: integer, minimum: 1, maximum: 5000, description: Lines from the end.}
+        previous: {type: boolean, description: The previous container instance.}
+        labels: {type: array, maxItems: 4, items: {type: string, pattern: '^[a-z0-9./-]+=[a-z0-9._-]+$'}}
+      required: [pod]
+    args:
+      - ["{pod}"]                      # a bare position: a value starting with - is refused
+      - ["--container", "{container}"] # dropped when container is absent
+      - ["--tail={tail}"]              # a placeholder inside text
+      - ["--previous", "{previous}"]   # a boolean: the group when true, nothing when false or absent
+      - ["--selector", "{labels}"]     # an array: the group once per item
+\`\`\`
+
+The agent calls it with \`skillpod-exec call <pack> logs --input '{"pod":"web-1","tail":100,"previous":true}'\`,
+which runs \`kubectl logs web-1 --tail=100 --previous\`. \`skillpod-exec list\` and \`GET /v1/tools\` show
+\`parameters\` as written here, ready to hand to a model as a function schema (docs/ipc.md).
+
+\`parameters\` is a JSON Schema subset and nothing else is accepted: \`type: object\`, \`properties\` (at most 32,
+names of letters, digits and \`_\`) and \`required\`. A parameter is a \`string\` (\`enum\`, \`pattern\` in RE2 with JSON
+Schema's unanchored meaning, so anchor it, \`minLength\`, \`maxLength\`), an \`integer\` (\`minimum\`, \`maximum\`), a
+\`boolean\`, or an \`array\` of strings (\`items\` required, \`maxItems\` at most 256). The input may hold no other key.
+
+\`args\` is a list of groups, rendered in order after \`command\`; each group is one to eight strings, each string one
+argument:
+
+1. A group without placeholders is emitted as written.
+2. \`{name}\` is replaced by the parameter's value (an integer in decimal). Only \`{\` + a parameter name + \`}\` is a
+   placeholder: \`{.metadata.name}\` stays literal text. Every placeholder must be declared, and every parameter used.
+3. A group is dropped when a parameter it names is absent, or is a boolean that is false.
+4. A boolean placeholder is a whole element and renders nothing itself: the group's other elements are the flag.
+5. A group that names an array parameter is emitted once per item (one array parameter per group).
+6. A value that starts with \`-\` is refused when its element is exactly \`{name}\` and first in its group (a bare
+   position), whatever the schema says: a value can never become a flag. Values with NUL are refused everywhere.
+
+A refused input is an HTTP 400 whose error names the parameter; nothing runs. The API server refuses a pack whose
+template breaks rules 2, 4 or 5 (the SkillPack admission policy), the operator keeps such a pack not Ready, and the
+executor refuses to start with it: all three check the same rules. Write values that go after a flag as their own
+element (\`["--selector", "{labels}"]\`) or embedded (\`--tail={tail}\`); both are option values, not flags.
+
+Free-argument tools keep \`argPolicy\`; prefer its allowlists (\`allowedFlags\` with a value pattern per flag, and
+\`allowedPatterns\` for positional arguments) to \`deniedFlags\`, and set \`parser: pflag\` for kubectl, helm and other
+cobra tools (no abbreviated long flags) or leave \`getopt\` (GNU tools, curl: prefixes of long flags count).
+`;
