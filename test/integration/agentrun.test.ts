@@ -207,6 +207,12 @@ describe('an AgentRun', () => {
       expect(condition(r, 'Succeeded')).toMatchObject({ status: 'False', reason: 'SkillNotReady' });
       expect(condition(r, 'Succeeded')?.message).toContain('skill ar-kubectl cannot start: ImagePullBackOff');
     });
+    // A kubelet that kept retrying the pull could start the agent after the run is over: the pod is ended, and its
+    // NetworkPolicy stays (deny-all) until the pod is gone.
+    await eventually(async () => {
+      expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: pod.metadata!.name! }))).toBe(404);
+      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(ALL_GONE);
+    }, 20_000);
   });
 
   it('deletes a finished run after ttlSecondsAfterFinished', async () => {
