@@ -92,7 +92,7 @@ beforeAll(async () => {
   // An image that is not on the node: the pull goes to the refusing loopback proxy and fails at once.
   await applyPack(BROKEN, { image: 'skillpod.local/not-imported:v0', tools: [{ name: 'echo', command: ['echo'] }] });
   // A tool that does not exist in its image: the executor's startup probe never passes.
-  await applyPack(NEVER_READY, { image: images.shell, tools: [{ name: 'missing', command: ['/no/such/tool'] }] });
+  await applyPack(NEVER_READY, { image: images.shell, startupTimeoutSeconds: 5, tools: [{ name: 'missing', command: ['/no/such/tool'] }] });
 }, 120_000);
 
 afterAll(async () => {
@@ -101,8 +101,8 @@ afterAll(async () => {
   for (const p of [KUBECTL, SHELL, BROKEN, NEVER_READY]) await deletePack(p);
 });
 
-// Concurrent: each test has its own run, and the slowest (a startup probe that never passes: three restarts of
-// 60 s each before the operator gives up) would otherwise add its four minutes to the others.
+// Concurrent: each test has its own run, and the slower ones (a startup probe that never passes, an image pull that
+// fails) would otherwise add their waits to the others.
 describe.concurrent('an AgentRun on a real node', () => {
   it('calls its kubectl skill over /ipc under its own RBAC, reports through status.result, holds no token, and loses its grants when the agent exits', async () => {
     const task = [
@@ -188,15 +188,15 @@ describe.concurrent('an AgentRun on a real node', () => {
   });
 
   it('fails with SkillNotReady naming the skill when a sidecar never passes its startup probe', async () => {
-    // The kubelet restarts the sidecar after 60 failed probes (one a second); the operator gives up after three
-    // restarts (operator/src/agentrun/pod-observation.ts, SIDECAR_RESTART_LIMIT).
+    // The kubelet restarts the sidecar after the pack's startupTimeoutSeconds (5) of failed probes, one a second; the
+    // operator fails the run at the first restart (operator/src/agentrun/pod-observation.ts, SIDECAR_RESTART_LIMIT).
     await createRun(ns, 'never-ready', { task: 'true', agent: {}, skills: [{ name: NEVER_READY }] });
-    const run = await finished('never-ready', 270_000);
+    const run = await finished('never-ready', 90_000);
     expect(run.status?.phase).toBe('Failed');
     const ended = condition(run, 'Succeeded');
     expect(ended?.reason).toBe('SkillNotReady');
-    expect(ended?.message).toContain(`skill ${NEVER_READY} cannot start: restarted 3 times`);
-  }, 300_000);
+    expect(ended?.message).toContain(`skill ${NEVER_READY} cannot start: restarted once before the agent started`);
+  }, 120_000);
 
   it('leaves nothing behind, on the API server or the node, once the run is deleted', async () => {
     await createRun(ns, 'deleted', { task: 'echo done > /dev/termination-log', agent: {}, skills: [{ name: KUBECTL }] });

@@ -101,6 +101,14 @@ it('says on the run why the API server refuses its pod (a ResourceQuota), and cr
     expect(events.items.length).toBeGreaterThan(0);
     expect(operator.manager.controllers.every((c) => c.started)).toBe(true);
 
+    // A run that times out while refused keeps the why in its final condition.
+    await createRun(quotaNs, 'refused-then-late', { skills: [{ name: 'fuzz-good' }], timeoutSeconds: 3 });
+    await eventually(async () => {
+      const ended = condition(await getRun(quotaNs, 'refused-then-late'), 'Succeeded');
+      expect(ended).toMatchObject({ status: 'False', reason: 'Timeout' });
+      expect(ended?.message).toMatch(/^the run did not finish within 3s; before that, PodRefused: the API server refused the run's pod: .*exceeded quota: no-pods/);
+    }, 30_000);
+
     await core.deleteNamespacedResourceQuota({ namespace: quotaNs, name: 'no-pods' });
     await podOf(quotaNs, 'blocked');
     await eventually(async () => expect(condition(await getRun(quotaNs, 'blocked'), 'Ready')?.reason).not.toBe('PodRefused'));

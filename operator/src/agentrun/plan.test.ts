@@ -154,8 +154,8 @@ describe('planRun', () => {
       { name: 'a sidecar image that cannot be pulled', status: started('Pending'),
         pod: pod('Pending', waiting('PodInitializing'), [sidecar('kubectl', true), sidecar('fetch', false, waiting('ImagePullBackOff', 'no such image'))]),
         phase: 'Failed', reason: 'SkillNotReady', deletePod: true, isolatePod: true },
-      { name: 'a sidecar that restarted three times', status: started('Pending'),
-        pod: pod('Pending', waiting('PodInitializing'), [sidecar('kubectl', true), sidecar('fetch', false, { restartCount: 3 })]),
+      { name: 'a sidecar restarted before the agent started (its startup probe failed)', status: started('Pending'),
+        pod: pod('Pending', waiting('PodInitializing'), [sidecar('kubectl', true), sidecar('fetch', false, { restartCount: 1 })]),
         phase: 'Failed', reason: 'SkillNotReady', deletePod: true, isolatePod: true },
       { name: 'an agent image that cannot be pulled', status: started('Pending'), pod: pod('Pending', waiting('ErrImagePull')),
         phase: 'Failed', reason: 'AgentNotStarted', deletePod: true, isolatePod: true },
@@ -187,6 +187,13 @@ describe('planRun', () => {
       expect(p.keepGrants).toBe(false);
       expect(p.deletePod).toBe(deletePod);
       expect(p.isolatePod).toBe(isolatePod);
+    });
+
+    it('keeps why a run made no progress when it times out (a pod the API server refused)', () => {
+      const refused = { type: 'Ready', status: 'False' as const, reason: 'PodRefused', message: 'the API server refused the run\'s pod: pods "x" is forbidden: violates PodSecurity "restricted:latest"', lastTransitionTime: CREATED };
+      const p = plan({ run: run({ status: { phase: 'Pending', startTime: '2026-03-01T11:00:00Z', conditions: [refused] } }) });
+      expect(p.status.phase).toBe('Failed');
+      expect(condition(p.status, 'Succeeded')?.message).toBe(`the run did not finish within 600s; before that, PodRefused: ${refused.message}`);
     });
 
     it('counts the deadline from the pod\'s startTime, as the kubelet counts activeDeadlineSeconds', () => {

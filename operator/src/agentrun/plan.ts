@@ -85,7 +85,7 @@ export function planRun(input: PlanInput): Plan {
   let outcome: PodOutcome | undefined = isTerminal(previous.phase) ? undefined : observation?.outcome;
   if (!isTerminal(previous.phase) && outcome?.kind !== 'succeeded' && outcome?.kind !== 'failed') {
     if (input.podLost) outcome = { kind: 'failed', reason: 'PodLost', message: `the pod ${previous.podName} of the unfinished run is gone`, result: '' };
-    else if (now.getTime() >= deadline) outcome = { kind: 'failed', reason: 'Timeout', message: `the run did not finish within ${run.spec.timeoutSeconds}s`, result: '' };
+    else if (now.getTime() >= deadline) outcome = { kind: 'failed', reason: 'Timeout', message: timeoutMessage(run), result: '' };
   }
 
   const missing = skills.filter((s) => !packs.get(s.name)?.ready);
@@ -182,6 +182,15 @@ export function planRun(input: PlanInput): Plan {
     requeueAfterMs: waits.length > 0 ? Math.min(...waits) + 50 : undefined,
     events,
   };
+}
+
+/** Reasons of Ready=False that say why a run made no progress; a timeout keeps them, or the why would be lost. */
+const BLOCKING_REASONS = new Set(['PodRefused', 'GrantRefused', 'WaitingForSkillPacks', 'NoAgentImage', 'InvalidSettings', 'SkillsNotReady']);
+
+function timeoutMessage(run: AgentRun): string {
+  const base = `the run did not finish within ${run.spec.timeoutSeconds}s`;
+  const ready = run.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status === 'False' && BLOCKING_REASONS.has(ready.reason) ? `${base}; before that, ${ready.reason}: ${ready.message}` : base;
 }
 
 /**

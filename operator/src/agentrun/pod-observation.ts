@@ -26,15 +26,19 @@ export interface PodObservation {
 const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'CreateContainerConfigError',
   'CreateContainerError', 'CrashLoopBackOff', 'RunContainerError']);
 
-/** A sidecar restarted this often before the agent ever started is failing its startup probe or crashing. */
-export const SIDECAR_RESTART_LIMIT = 3;
+/**
+ * A sidecar restarted before the agent ever started failed its startup probe for the pack's whole
+ * startupTimeoutSeconds, or crashed: one restart is enough to say so (waiting for more only delays the answer).
+ */
+export const SIDECAR_RESTART_LIMIT = 1;
 
 function stuck(status: V1ContainerStatus): string | undefined {
   const waiting = status.state?.waiting;
   if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
   if ((status.restartCount ?? 0) >= SIDECAR_RESTART_LIMIT) {
     const last = status.lastState?.terminated;
-    return `restarted ${status.restartCount} times${last ? ` (last exit code ${last.exitCode}${last.reason ? `, ${last.reason}` : ''})` : ''}`;
+    const times = status.restartCount === 1 ? 'once' : `${status.restartCount} times`;
+    return `restarted ${times} before the agent started (did not pass its startup probe within the pack's startupTimeoutSeconds, or crashed)${last ? `; last exit code ${last.exitCode}${last.reason ? `, ${last.reason}` : ''}` : ''}`;
   }
   return undefined;
 }

@@ -265,6 +265,12 @@ export const SkillPackSpecSchema = z
     tools: ToolsSchema.describe('Commands the agent may run in this skill; at least one, names unique.'),
     env: EnvListSchema.optional().describe("Environment of this skill's sidecar only (never the agent's)."),
     resources: ResourceRequirementsSchema.optional().describe('Resources of the sidecar; operator defaults apply when absent.'),
+    startupTimeoutSeconds: z
+      .int()
+      .min(1)
+      .max(600)
+      .default(30)
+      .describe('How long the sidecar may take to answer its startup probe (the image pulled, the executor serving); past it the kubelet restarts the sidecar and the run fails naming this skill.'),
     rbac: SkillPackRBACSchema.optional(),
     egress: EgressListSchema.optional().describe('NetworkPolicy egress rules the tools need (egress is per pod, not per container).'),
   })

@@ -53,8 +53,13 @@ export type BuilderSettings = Pick<
 
 /** Lifetime of the projected token; the kubelet renews it at 80%. Not 3607, which API servers stretch to a year. */
 export const TOKEN_EXPIRATION_SECONDS = 3600;
-/** The executor answers at once; 60 tries a second apart cover a slow start of a big image's first process. */
-const STARTUP_PROBE = { periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 60 } as const;
+/**
+ * One try a second for the pack's startupTimeoutSeconds: the executor answers at once, so the budget is for a big
+ * image's first start. Past it the kubelet restarts the sidecar, and a restart before the agent starts fails the run
+ * (agentrun/pod-observation.ts), so a sidecar that cannot start is reported in seconds, not minutes.
+ */
+const startupProbe = (pack: string, seconds: number) =>
+  ({ exec: { command: probeCommand(pack) }, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: seconds }) as const;
 
 const VOLUME = {
   bin: 'skillpod-bin',
@@ -195,7 +200,7 @@ function skillContainer(pack: SkillPack, settings: BuilderSettings, gid: number)
     resources: mergeResources(pack.spec.resources, settings.defaultSkillResources),
     restartPolicy: 'Always',
     securityContext: containerSecurityContext(settings.sidecarUid, gid),
-    startupProbe: { exec: { command: probeCommand(name) }, ...STARTUP_PROBE },
+    startupProbe: startupProbe(name, pack.spec.startupTimeoutSeconds),
     volumeMounts: byPath(mounts),
   };
 }

@@ -28,6 +28,8 @@ export const settingsSchema = z.object({
   leaderElectionId: z.string().default('skillpod-operator'),
   leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),
   shutdownGraceSeconds: z.coerce.number().int().min(0).max(300).default(20),
+  startupTimeoutSeconds: z.coerce.number().int().min(1).max(600).default(30)
+    .describe('how long start-up waits for the API server to answer before the operator exits with the reason'),
   resyncSeconds: z.coerce.number().int().min(10).max(86400).default(300),
   // client-go's QPS and Burst, except that 0 means no limit (client-go's 0 means its default of 5): the API server's
   // Priority and Fairness protects it, and 429 + Retry-After is honoured either way (docs/operations.md).
