@@ -19,7 +19,7 @@ function run(overrides: { skills?: Array<{ name: string; enabled: boolean }>; st
 
 function pack(name: string, withRbac: boolean): SkillPack {
   return { apiVersion: 'skillpod.io/v1alpha1', kind: 'SkillPack', metadata: { name },
-    spec: { description: name, image: 'img', tools: [{ name: 't', command: ['t'], timeoutSeconds: 60 }],
+    spec: { description: name, image: 'img', startupTimeoutSeconds: 30, tools: [{ name: 't', command: ['t'], timeoutSeconds: 60 }],
       ...(withRbac ? { rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] } } : {}) } };
 }
 
