@@ -185,6 +185,17 @@ describe.concurrent('an AgentRun on a real node', () => {
     const ended = condition(run, 'Succeeded');
     expect(ended?.reason).toBe('SkillNotReady');
     expect(ended?.message).toMatch(new RegExp(`skill ${BROKEN} cannot start: (ErrImagePull|ImagePullBackOff)`));
+    // The kubelet would keep retrying the pull: the pod is ended, and while it exists its NetworkPolicy denies all.
+    const name = run.status?.podName ?? '';
+    const unconfined: string[] = [];
+    await eventually(async () => {
+      const policy = await networking.readNamespacedNetworkPolicy({ namespace: ns, name }).catch(() => undefined);
+      const podGone = (await statusCode(core.readNamespacedPod({ namespace: ns, name }))) === 404;
+      if (!podGone && (policy === undefined || (policy.spec?.egress ?? []).length > 0)) unconfined.push(JSON.stringify(policy?.spec ?? 'no policy'));
+      expect(podGone).toBe(true);
+      expect(policy).toBeUndefined();
+    }, 60_000, 100);
+    expect(unconfined).toEqual([]);
   });
 
   it('fails with SkillNotReady naming the skill when a sidecar never passes its startup probe', async () => {
