@@ -7,9 +7,16 @@ KUBECONFIG ?= $(if $(wildcard .skillpod/kubeconfig),$(CURDIR)/.skillpod/kubeconf
 export KUBECONFIG
 
 .PHONY: all setup build testbin executor cluster-up cluster-down install run test test-unit test-integration \
-	test-executor test-e2e e2e-kind node lint typecheck crds check-node bench
+	test-executor test-e2e e2e-kind node lint typecheck crds check-node bench help demo demo-images chart-package
 
+## The operator compiled to dist/ (same as `make build`).
 all: build
+
+## This list: every target with its `##` comment.
+help:
+	@awk '/^## /{ doc = doc (doc ? "\n                     " : "") substr($$0, 4); next } \
+		/^[a-zA-Z][a-zA-Z0-9_-]*:/{ if (doc) { t = $$1; sub(/:.*/, "", t); printf "  %-18s %s\n", t, doc } doc = ""; next } \
+		{ doc = "" }' $(MAKEFILE_LIST)
 
 # Debian packages the suites need: Lua for the Argo CD health checks; containerd, runc, CNI plugins, a static
 # busybox and strip for the real test node (docs/testing.md).
@@ -22,9 +29,11 @@ setup:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(DEB_PACKAGES); }
 	npm ci --no-audit --no-fund
 
+## Fails unless node_modules/.bin/node is Node 24 (every target runs on it).
 check-node:
 	@$(NODEJS) -e 'const m = +process.versions.node.split(".")[0]; if (m !== 24) { console.error(`Node 24 expected, got ${process.version}: run npm ci`); process.exit(1) }'
 
+## The operator compiled by tsc into dist/.
 build: check-node
 	$(NODEJS) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
@@ -33,7 +42,7 @@ testbin:
 	@bash test/testbin/build.sh >/dev/null
 	@bash test/testbin/build-helm.sh >/dev/null
 
-## Images for the real test node (OCI tarballs, cached by content hash).
+## Images for the real test node (OCI tarballs, cached by content hash), and those `make demo` runs.
 node: testbin executor
 	@bash test/node/build.sh >/dev/null
 
@@ -41,26 +50,35 @@ node: testbin executor
 executor:
 	$(MAKE) -C sidecar-images/executor build
 
-## `make cluster-up NODE=1` adds a real node (kubelet, containerd, runc; see docs/testing.md).
+## The local control plane on loopback (prints `export KUBECONFIG=… PATH=…`); NODE=1 adds a real node
+## (kubelet, containerd, runc; see docs/testing.md).
 cluster-up: testbin check-node $(if $(NODE),node)
 	@$(NODEJS) test/harness/cli.ts up $(if $(NODE),--node)
 
+## Stops the local control plane (and its node) and leaves no process behind.
 cluster-down: check-node
 	@$(NODEJS) test/harness/cli.ts down
 
+## Regenerates crds/ and docs/api.md from the zod schemas.
 crds: check-node
 	$(NODEJS) operator/scripts/gen-crds.ts
 
+## CRDs, admission policies, built-in SkillPacks and the operator's RBAC, applied to the cluster of KUBECONFIG.
 install: check-node
 	$(NODEJS) operator/scripts/install.ts
 
+## The operator in the foreground; health and metrics on 127.0.0.1:8080 unless SKILLPOD_SERVER_BIND_ADDRESS or
+## ARGS="--server-bind-address=…" say otherwise (ARGS="--help" lists every setting).
 run: check-node
-	$(NODEJS) --env-file-if-exists=.skillpod/operator.env operator/src/main.ts $(ARGS)
+	SKILLPOD_SERVER_BIND_ADDRESS=$${SKILLPOD_SERVER_BIND_ADDRESS:-127.0.0.1:8080} \
+		$(NODEJS) $(if $(wildcard .skillpod/operator.env),--env-file=.skillpod/operator.env) operator/src/main.ts $(ARGS)
 
+## tsc --noEmit over the operator, the tests and the example agent.
 typecheck: check-node
 	$(NODEJS) node_modules/typescript/bin/tsc -p tsconfig.json --noEmit
 	$(NODEJS) node_modules/typescript/bin/tsc -p examples/agent/tsconfig.json --noEmit
 
+## eslint over the repository.
 lint: check-node
 	$(NODEJS) node_modules/eslint/bin/eslint.js .
 
@@ -77,18 +95,23 @@ test: check-node testbin executor node
 	$(NODEJS) test/summarize.ts .test-results || status=1; \
 	exit $$status
 
+## The unit suite only (no cluster).
 test-unit: check-node
 	$(VITEST) run --project unit
 
+## The integration suite only (a real control plane, started and stopped by the suite).
 test-integration: check-node testbin
 	$(VITEST) run --project integration
 
+## The end-to-end suite only (a control plane and a real node: runs really run).
 test-e2e: check-node testbin node
 	$(VITEST) run --project e2e
 
+## For people with Docker: a kind cluster, the images, the chart, one run to completion.
 e2e-kind:
 	@bash test/e2e-kind.sh
 
+## The executor's Go tests.
 test-executor:
 	$(MAKE) -C sidecar-images/executor test
 

@@ -75,7 +75,7 @@ export async function checkApiServer(kc: KubeConfig, options: ApiServerCheckOpti
   const api = kc.makeApiClient(VersionApi);
   const deadline = Date.now() + options.timeoutMs;
   const interval = options.intervalMs ?? 1000;
-  let last = 'no answer';
+  let last: string;
   for (;;) {
     const left = deadline - Date.now();
     try {
