@@ -33,6 +33,11 @@ func newIPCClient(sock string, timeout time.Duration) *ipcClient {
 // do sends a JSON request and decodes a JSON answer into out. A non-2xx answer becomes an *apiError carrying
 // the executor's error code and message.
 func (c *ipcClient) do(method, path string, body, out any) error {
+	return c.doCtx(context.Background(), method, path, body, out)
+}
+
+// doCtx is do bound to ctx: cancelling it closes the connection, which stops a synchronous run.
+func (c *ipcClient) doCtx(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -41,7 +46,7 @@ func (c *ipcClient) do(method, path string, body, out any) error {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, "http://skillpod"+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, "http://skillpod"+path, rd)
 	if err != nil {
 		return err
 	}

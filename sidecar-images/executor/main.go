@@ -19,6 +19,7 @@ const usage = `skillpod-exec: Skillpod's skill executor
   skillpod-exec call [--stdin] [--timeout <s>] [--json] <pack> <tool> [args…]
                                               run a free-argument tool
   skillpod-exec list [--json] [pack…]         list the tools of the packs in $SKILLPOD_IPC_DIR
+  skillpod-exec mcp                           an MCP server on stdio offering every skill's tools as <pack>__<tool>
   skillpod-exec settings                      the SKILLPOD_* settings serve requires, as a JSON array
 `
 
@@ -43,6 +44,8 @@ func dispatch(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return callCmd(rest, os.Getenv, stdin, stdout, stderr)
 	case "list":
 		return listCmd(rest, os.Getenv, stdout, stderr)
+	case "mcp":
+		return mcpCmd(rest, os.Getenv, stdin, stdout, stderr)
 	case "settings":
 		return settingsCmd(stdout)
 	case "help", "-h", "--help":
