@@ -111,6 +111,15 @@ export const SkillStatusSchema = z
   .describe('Observed state of one skill.');
 export type SkillStatus = z.output<typeof SkillStatusSchema>;
 
+export const UsageSchema = z
+  .object({
+    inputTokens: z.int().min(0).optional().describe('Tokens the model read (prompts, tool results), over the whole run.'),
+    outputTokens: z.int().min(0).optional().describe('Tokens the model wrote, over the whole run.'),
+    model: z.string().max(256).optional().describe('The model the agent used, as it named it.'),
+  })
+  .describe("The agent's own account of its model usage: reported by the agent, not measured by Skillpod.");
+export type Usage = z.output<typeof UsageSchema>;
+
 export const AgentRunStatusSchema = z
   .object({
     phase: AgentRunPhaseSchema.optional().describe('Pending, Running, Succeeded or Failed.'),
@@ -128,6 +137,9 @@ export const AgentRunStatusSchema = z
       .optional()
       .describe("The agent's termination message (Kubernetes caps it at 4 KiB per container, 12 KiB per pod)."),
     resultTruncated: z.boolean().optional().describe('True when result was cut.'),
+    usage: UsageSchema.optional().describe(
+      'Token usage the agent reported with its result (the termination-message envelope, docs/agents.md); absent when it reported none.',
+    ),
     skills: listMap(z.array(SkillStatusSchema).max(LIMITS.skillsPerRun), ['name']).optional().describe('State of each skill of the spec.'),
     skillsReady: z
       .string()
