@@ -119,6 +119,16 @@ describe('planRun', () => {
     expect(p.status.skills?.find((s) => s.name === 'kubectl')?.rbac).toBe('Revoked');
   });
 
+  it('reads the result and the reported usage from the termination-message envelope; plain text stays the result', () => {
+    const envelope = JSON.stringify({ skillpod: 'v1', result: 'three pods crash-loop', usage: { inputTokens: 1200, outputTokens: 80, model: 'gpt-x' } });
+    const p = plan({ run: run({ status: started('Running') }), pod: pod('Running', exited(0, envelope)) });
+    expect(p.status.result).toBe('three pods crash-loop');
+    expect(p.status.usage).toEqual({ inputTokens: 1200, outputTokens: 80, model: 'gpt-x' });
+    const plain = plan({ run: run({ status: started('Running') }), pod: pod('Running', exited(0, '{"not":"an envelope"}')) });
+    expect(plain.status.result).toBe('{"not":"an envelope"}');
+    expect(plain.status.usage).toBeUndefined();
+  });
+
   it('cuts a long result and says so', () => {
     const p = plan({ run: run({ status: started('Running') }), pod: pod('Running', exited(0, 'x'.repeat(5000))) });
     expect(p.status.result).toHaveLength(4096);

@@ -8,7 +8,7 @@ import {
 import type { PodProblem, SkillGrant } from '../builders/index.ts';
 import { setCondition, toRfc3339, type ConditionInput } from '../status/conditions.ts';
 import { observePod, type PodObservation, type PodOutcome } from './pod-observation.ts';
-import { truncateResult } from './result.ts';
+import { parseTerminationMessage, truncateResult } from './result.ts';
 
 /** A pack as the run sees it: missing, not Ready (with why), or usable. */
 export interface PackView {
@@ -146,9 +146,11 @@ export function planRun(input: PlanInput): Plan {
   };
   if (outcome && (outcome.kind === 'succeeded' || outcome.kind === 'failed')) {
     status.completionTime = toRfc3339(now);
-    const { result, truncated } = truncateResult(outcome.result);
+    const report = parseTerminationMessage(outcome.result);
+    const { result, truncated } = truncateResult(report.result);
     if (result) status.result = result;
     if (truncated) status.resultTruncated = true;
+    if (report.usage) status.usage = report.usage;
   }
 
   // --- events on transitions
