@@ -18,7 +18,7 @@ describe('executor settings', () => {
 
   it('serve refuses to start when one is missing, naming it (an image ENV cannot fill the gap: the pod sets them all)', async () => {
     const settings = executorSettings(JSON.stringify([{ name: 'ls', command: ['ls'] }]), 1000);
-    delete (settings as Record<string, string>).SKILLPOD_PODINFO_FILE;
+    delete settings.SKILLPOD_PODINFO_FILE;
     const failed = await promisify(execFile)(executor, ['serve', '--skill', 'demo'], { env: { PATH: '/usr/bin:/bin', ...settings }, timeout: 10_000 })
       .then(() => '', (e: { stderr: string }) => e.stderr);
     expect(failed).toContain('SKILLPOD_PODINFO_FILE');

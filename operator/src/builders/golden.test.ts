@@ -26,7 +26,7 @@ function golden(name: string, actual: string): void {
   const file = new URL(`./testdata/${name}.golden.yaml`, import.meta.url);
   if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
   // A missing golden file fails: CI must never approve its own output.
-  if (!existsSync(file)) throw new Error(`missing golden file ${file}: run with UPDATE_GOLDEN=1`);
+  if (!existsSync(file)) throw new Error(`missing golden file ${file.pathname}: run with UPDATE_GOLDEN=1`);
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
