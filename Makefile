@@ -45,6 +45,7 @@ testbin:
 ## Images for the real test node (OCI tarballs, cached by content hash), and those `make demo` runs.
 node: testbin executor
 	@bash test/node/build.sh >/dev/null
+	@bash test/demo/images.sh >/dev/null
 
 ## The skill executor, a static Go binary, to bin/skillpod-exec.
 executor:

@@ -33,7 +33,7 @@ const split = (image: string) => ({ repository: image.slice(0, image.lastIndexOf
 async function render(port: number): Promise<string> {
   const operator = split(images.operator);
   const executor = split(images.executor);
-  const out = await helmOk(['template', 'skillpod', join(repoRoot, 'helm/skillpod'), '--namespace', NAMESPACE,
+  const out = await helmOk(['template', 'skillpod', join(repoRoot, 'helm/skillpod'), '--namespace', NAMESPACE, '--include-crds',
     '--set', `image.repository=${operator.repository}`, '--set', `image.tag=${operator.tag}`, '--set', 'image.pullPolicy=Never',
     '--set', `operator.executorImage.repository=${executor.repository}`, '--set', `operator.executorImage.tag=${executor.tag}`,
     '--set', `operator.defaultAgentImage=${images.agent}`,

@@ -1,6 +1,7 @@
-// The Helm chart (helm/skillpod) checked with helm built from source (make testbin) and against the real control
-// plane: lint, deterministic rendering, what it renders, every object accepted by a server-side dry run, and a
-// release installed, upgraded and uninstalled.
+// The Helm charts (helm/skillpod, and helm/skillpod-crds for those who let Helm upgrade the CRDs) checked with helm
+// built from source (make testbin) and against the real control plane: lint, deterministic rendering, what they
+// render, every object accepted by a server-side dry run, and a release installed in one command on a fresh control
+// plane and over `make install`, upgraded and uninstalled.
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import {
 } from './chart-support.ts';
 
 const kubeOperatorValues = join(chartDir, 'values-kube-operator.yaml');
+const crdsChartDir = join(repoRoot, 'helm/skillpod-crds');
 const full = ['-f', kubeOperatorValues, '-f', fullValuesFile];
 const RELEASE = 'skillpod';
 const NAMESPACE = 'skillpod-system';
@@ -54,11 +56,12 @@ function packNames(objects: KubeObject[]): string[] {
 }
 
 describe('chart: lint and render (no cluster)', () => {
-  it('passes helm lint --strict, with the defaults and with every switch set', async () => {
+  it('passes helm lint --strict, with the defaults and with every switch set (and the CRD chart)', async () => {
     for (const args of [[], full]) {
       const out = await helmOk(['lint', '--strict', chartDir, ...args]);
       expect(out).toContain('1 chart(s) linted, 0 chart(s) failed');
     }
+    expect(await helmOk(['lint', '--strict', crdsChartDir])).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
 
   it('renders byte for byte the same twice (no lookup, no random values), with the defaults and with every switch set', async () => {
@@ -70,8 +73,8 @@ describe('chart: lint and render (no cluster)', () => {
     }
   });
 
-  it('renders every object of files/ (but the Namespace), the CRDs kept on uninstall, and the operator', async () => {
-    const objects = await render(SKILLPACK_API);
+  it('renders every object of files/ (but the Namespace), the packs, and the operator; the CRDs are the chart\'s crds/, and the CRD chart keeps them', async () => {
+    const objects = await render();
     for (const file of fileObjects()) {
       if (file.kind === 'Namespace') {
         expect(find(objects, 'Namespace', file.metadata.name), 'the release namespace is Helm\'s, not the chart\'s').toBeUndefined();
@@ -84,12 +87,22 @@ describe('chart: lint and render (no cluster)', () => {
       expect(strip(rendered), describeObject(file)).toEqual(strip(file));
       expect(rendered.metadata.labels).toMatchObject({ ...file.metadata.labels, 'app.kubernetes.io/managed-by': 'Helm' });
     }
-    for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) {
-      expect(must(objects, 'CustomResourceDefinition', name).metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
-    }
+    // The main chart: the CRDs in crds/ (installed first by helm install, never by helm template without
+    // --include-crds), exactly the generated files make install applies.
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+    const shown = parseObjects(await helmOk(['show', 'crds', chartDir]));
+    expect(shown.map((o) => o.metadata.name).sort()).toEqual(['agentruns.skillpod.io', 'skillpacks.skillpod.io']);
+    const crdsChart = parseObjects(await helmOk(['template', 'skillpod-crds', crdsChartDir, '-n', NAMESPACE]));
     for (const crd of yamlObjects(join(repoRoot, 'crds'))) {
-      expect(must(objects, 'CustomResourceDefinition', crd.metadata.name).spec, crd.metadata.name).toEqual(crd.spec);
+      expect(must(shown, 'CustomResourceDefinition', crd.metadata.name)).toEqual(crd);
+      // The CRD chart: the same CRDs as templates (helm upgrade upgrades them), kept by Helm and Argo CD alike.
+      const templated = must(crdsChart, 'CustomResourceDefinition', crd.metadata.name);
+      expect(templated.spec, crd.metadata.name).toEqual(crd.spec);
+      expect(templated.metadata.annotations).toMatchObject({ 'helm.sh/resource-policy': 'keep', 'argocd.argoproj.io/sync-options': 'Delete=false,ServerSideApply=true' });
+      expect(templated.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'skillpod' });
     }
+    const notKept = parseObjects(await helmOk(['template', 'skillpod-crds', crdsChartDir, '--set', 'keep=false']));
+    for (const crd of notKept) expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
     expect(packNames(objects)).toEqual(['helm', 'http-fetch', 'kube-inspector']);
     for (const pack of ['helm', 'http-fetch', 'kube-inspector']) must(objects, 'ClusterRole', `skillpod:use:${pack}`);
     for (const o of objects) {
@@ -98,13 +111,17 @@ describe('chart: lint and render (no cluster)', () => {
     }
   });
 
-  it('packages into a chart archive that holds what the symlinks point at and renders the same as the folder', async () => {
+  it('packages both charts into archives (what `helm push oci://…` uploads) that hold what the symlinks point at and render the same as the folders', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'chart-package-'));
-    await helmOk(['package', chartDir, '-d', dir]);
-    const archive = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
-    const fromArchive = await helmOk(['template', RELEASE, archive, '-n', NAMESPACE, ...full]);
-    const fromFolder = await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, ...full]);
+    await helmOk(['package', chartDir, crdsChartDir, '-d', dir]);
+    expect(readdirSync(dir).sort()).toEqual(['skillpod-0.2.0.tgz', 'skillpod-crds-0.2.0.tgz']);
+    const archive = join(dir, 'skillpod-0.2.0.tgz');
+    const fromArchive = await helmOk(['template', RELEASE, archive, '-n', NAMESPACE, '--include-crds', ...full]);
+    const fromFolder = await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, '--include-crds', ...full]);
     expect(fromArchive).toBe(fromFolder);
+    expect(await helmOk(['show', 'crds', archive])).toBe(await helmOk(['show', 'crds', chartDir]));
+    const crdsArchive = join(dir, 'skillpod-crds-0.2.0.tgz');
+    expect(await helmOk(['template', 'skillpod-crds', crdsArchive])).toBe(await helmOk(['template', 'skillpod-crds', crdsChartDir]));
   });
 
   it('renders the grant policy as files/grant-policy.yaml has it (the chart and make install agree), and the grantable role from it', async () => {
@@ -181,10 +198,11 @@ describe('chart: lint and render (no cluster)', () => {
     expect(loadSettings(operatorContainer(objects).args ?? [], {}).operatorNamespace).toBe('agents-platform');
   });
 
-  it('renders the SkillPacks only once the cluster serves their API, unless asked to (Helm maps every object before creating any)', async () => {
-    expect(packNames(await render())).toEqual([]);
+  it('renders the SkillPacks whatever the cluster serves (the CRDs come first from crds/); renderBeforeCRDs is accepted and changes nothing', async () => {
+    expect(packNames(await render())).toEqual(['helm', 'http-fetch', 'kube-inspector']);
     expect(packNames(await render(SKILLPACK_API))).toEqual(['helm', 'http-fetch', 'kube-inspector']);
-    expect(packNames(await render(['--set', 'skillPacks.renderBeforeCRDs=true']))).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    expect(await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE, '--set', 'skillPacks.renderBeforeCRDs=true']))
+      .toBe(await helmOk(['template', RELEASE, chartDir, '-n', NAMESPACE]));
     expect(packNames(await render(full))).toEqual(['helm', 'kube-inspector', 'kube-operator']);
     const objects = await render(['--set', 'skillPacks.install=false', ...SKILLPACK_API]);
     expect(packNames(objects)).toEqual([]);
@@ -194,13 +212,18 @@ describe('chart: lint and render (no cluster)', () => {
     expect(must(fullObjects, 'ClusterRole', 'skillpod:use:kube-operator').metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-edit']).toBeUndefined();
     const noPolicies = await render(['--set', 'admissionPolicies.enabled=false']);
     expect(noPolicies.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy'))).toEqual([]);
-    expect(find(await render(['--set', 'crds.install=false']), 'CustomResourceDefinition', 'skillpacks.skillpod.io')).toBeUndefined();
   });
 
-  it('renders with the values of the Argo CD Application in argocd/applications/skillpod.yaml: packs included, no Helm test pod', async () => {
+  it('renders with the values of the Argo CD Applications in argocd/applications/: packs included, CRDs from their own Application, no Helm test pod', async () => {
     const app = parse(readFileSync(join(repoRoot, 'argocd/applications/skillpod.yaml'), 'utf8')) as
-      { spec: { source: { path: string; helm: { valuesObject: object } }; destination: { namespace: string } } };
+      { spec: { source: { path: string; helm: { valuesObject: object; skipCrds?: boolean } }; destination: { namespace: string } } };
     expect(app.spec.source.path).toBe('helm/skillpod');
+    expect(app.spec.source.helm.skipCrds, 'the CRDs come from the skillpod-crds Application').toBe(true);
+    const crdsApp = parse(readFileSync(join(repoRoot, 'argocd/applications/skillpod-crds.yaml'), 'utf8')) as
+      { metadata: { annotations: Record<string, string> }; spec: { source: { path: string }; syncPolicy: { automated: { prune: boolean } } } };
+    expect(crdsApp.spec.source.path).toBe('helm/skillpod-crds');
+    expect(crdsApp.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-1');
+    expect(crdsApp.spec.syncPolicy.automated.prune).toBe(false);
     const valuesFile = join(mkdtempSync(join(tmpdir(), 'argocd-values-')), 'values.yaml');
     writeFileSync(valuesFile, stringify(app.spec.source.helm.valuesObject));
     const objects = await render(['-f', valuesFile], app.spec.destination.namespace);
@@ -208,10 +231,33 @@ describe('chart: lint and render (no cluster)', () => {
     for (const p of objects.filter((o) => o.kind === 'SkillPack')) {
       expect(p.metadata.annotations).toMatchObject({ 'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true', 'argocd.argoproj.io/sync-wave': '1' });
     }
-    for (const crd of objects.filter((o) => o.kind === 'CustomResourceDefinition')) {
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+    const crds = parseObjects(await helmOk(['template', 'skillpod-crds', crdsChartDir, '-n', app.spec.destination.namespace]));
+    expect(crds.map((o) => o.metadata.name).sort()).toEqual(['agentruns.skillpod.io', 'skillpacks.skillpod.io']);
+    for (const crd of crds) {
       expect(crd.metadata.annotations?.['argocd.argoproj.io/sync-options']).toBe('Delete=false,ServerSideApply=true');
     }
     expect(objects.filter((o) => o.kind === 'Pod')).toEqual([]);
+  });
+
+  it('renders the local test node\'s adaptations only when asked (testNode, for make demo): host network, loopback probes and API server, the bounds binding leaving out labelled namespaces', async () => {
+    const plain = await render();
+    expect(podSpecOf(must(plain, 'Deployment', 'skillpod-operator')).hostNetwork).toBeUndefined();
+    expect(JSON.stringify(plain)).not.toContain('test-node-host-network');
+    const objects = await render(['--set', 'testNode.enabled=true', '--set', 'testNode.apiServer=127.0.0.1:6443', '--set', 'service.port=18080']);
+    const pod = podSpecOf(must(objects, 'Deployment', 'skillpod-operator'));
+    expect(pod.hostNetwork).toBe(true);
+    const container = operatorContainer(objects);
+    const settings = loadSettings(container.args ?? [], {});
+    expect(settings).toMatchObject({ serverBindAddress: '127.0.0.1:18080', testHostNetworkApiServer: '127.0.0.1:6443' });
+    expect(container.env).toEqual(expect.arrayContaining([{ name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' }, { name: 'KUBERNETES_SERVICE_PORT', value: '6443' }]));
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container[probe]).toMatchObject({ httpGet: { host: '127.0.0.1' } });
+    const binding = must(objects, 'ValidatingAdmissionPolicyBinding', 'skillpod-operator-bounds').spec as { matchResources: object };
+    expect(binding.matchResources).toEqual({ namespaceSelector: { matchExpressions: [{ key: 'skillpod.io/test-node-host-network', operator: 'DoesNotExist' }] } });
+    const missing = await helm(['template', RELEASE, chartDir, '--set', 'testNode.enabled=true']);
+    expect(missing.stderr).toContain('testNode.enabled needs testNode.apiServer');
+    const remote = await helm(['template', RELEASE, chartDir, '--set', 'testNode.enabled=true', '--set', 'testNode.apiServer=10.0.0.1:443']);
+    expect(remote.stderr).toContain('/testNode/apiServer');
   });
 
   it.each([
@@ -274,7 +320,7 @@ describe('chart: on the control plane', () => {
 
   it('accepts every rendered object in a server-side dry run, the test pod and the operator pod within the restricted Pod Security level', async () => {
     for (const args of [[], full]) {
-      const text = await helmOk(['template', RELEASE, chartDir, '-n', dryRunNamespace, '--set', 'skillPacks.renderBeforeCRDs=true', ...args]);
+      const text = await helmOk(['template', RELEASE, chartDir, '-n', dryRunNamespace, '--include-crds', ...args]);
       const objects = parseObjects(text);
       expect(objects.some((o) => o.kind === 'Pod'), 'the helm test pod is part of the dry run').toBe(true);
       // Every switch widens the grant policy for the kube-operator pack. A dry run stores nothing, so the pack meets
@@ -296,7 +342,7 @@ describe('chart: on the control plane', () => {
     }
   });
 
-  it('installs (adopting what make install applied), upgrades, and uninstalls while keeping the CRDs', async () => {
+  it('installs in one command over make install (adopting what it applied), upgrades, and uninstalls while keeping the CRDs', async () => {
     const existing = async (manifest: string) => {
       const result = await kubectl(['get', '-f', '-', '-o', 'name'], manifest);
       expect(result.stderr).toBe('');
@@ -304,13 +350,17 @@ describe('chart: on the control plane', () => {
     };
     const kinds = (manifest: string) => parseObjects(manifest).map((o) => `${o.kind}/${o.metadata.name}`);
 
-    // Install over what make install applied (beforeAll), as docs/operations.md says: client-side apply, which the
-    // upgrades keep, so that changing a field that make install's server-side apply (field manager skillpod-install)
-    // also owns is no conflict. The CRDs are served already, so the packs are in the first release.
-    await helmOk(['install', RELEASE, chartDir, '-n', NAMESPACE, '--create-namespace', '--take-ownership', '--server-side=false']);
+    // Install over what make install applied (beforeAll), as docs/operations.md says: one plain command. make install
+    // writes Helm's ownership metadata (release skillpod in skillpod-system) and applies server-side as Helm's own
+    // field manager, so Helm adopts every object without --take-ownership and no field is in conflict.
+    await helmOk(['install', RELEASE, chartDir, '-n', NAMESPACE, '--create-namespace']);
     let manifest = await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]);
-    expect(kinds(manifest)).toEqual(expect.arrayContaining(['Deployment/skillpod-operator', 'SkillPack/kube-inspector', 'CustomResourceDefinition/agentruns.skillpod.io']));
+    expect(kinds(manifest)).toEqual(expect.arrayContaining(['Deployment/skillpod-operator', 'SkillPack/kube-inspector', 'SkillPack/helm',
+      'SkillPack/http-fetch', 'ValidatingAdmissionPolicy/skillpod-skillpack-grant-policy', 'ClusterRole/skillpod-operator-grantable']));
     expect(await existing(manifest)).toHaveLength(parseObjects(manifest).length);
+    // And make install again over the release: still one owner, nothing changes hands.
+    await install(kc, { root: repoRoot });
+    expect((await helm(['status', RELEASE, '-n', NAMESPACE])).stdout).toContain('STATUS: deployed');
 
     // Upgrade with the same values: nothing to do, still everything there.
     await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, '--reuse-values']);
@@ -335,7 +385,7 @@ describe('chart: on the control plane', () => {
     const gone = await kubectl(['get', 'skillpack', 'http-fetch', '-o', 'name']);
     expect(gone.stderr).toContain('NotFound');
 
-    // Back to the defaults, then uninstall: the CRDs stay (helm.sh/resource-policy: keep), the rest goes.
+    // Back to the defaults, then uninstall: the CRDs stay (Helm never deletes a chart's crds/), the rest goes.
     await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, '--reset-values']);
     await helmOk(['uninstall', RELEASE, '-n', NAMESPACE, '--wait']);
     for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) {
@@ -344,5 +394,27 @@ describe('chart: on the control plane', () => {
     expect(await statusCode(core.readNamespacedServiceAccount({ namespace: NAMESPACE, name: 'skillpod-operator' }))).toBe(404);
     expect((await kubectl(['get', 'deployment', 'skillpod-operator', '-n', NAMESPACE])).stderr).toContain('NotFound');
     expect((await kubectl(['get', 'skillpack', 'kube-inspector'])).stderr).toContain('NotFound');
+  });
+  it('installs in one command on a control plane without any of it: CRDs, operator, policies and built-in SkillPacks at once', async () => {
+    // Fresh: no release, and no CRDs (deleting them deletes every AgentRun and SkillPack).
+    await helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--ignore-not-found']);
+    for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) await ext.deleteCustomResourceDefinition({ name }).catch(() => undefined);
+    await eventually(async () => {
+      for (const name of ['agentruns.skillpod.io', 'skillpacks.skillpod.io']) expect(await statusCode(ext.readCustomResourceDefinition({ name })), name).toBe(404);
+    }, 60_000);
+    const out = await helmOk(['install', RELEASE, chartDir, '-n', NAMESPACE, '--create-namespace']);
+    expect(out).not.toContain('NEXT STEP');
+    const manifest = parseObjects(await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]));
+    expect(packNames(manifest)).toEqual(['helm', 'http-fetch', 'kube-inspector']);
+    const listed = await kubectl(['get', 'skillpacks', '-o', 'name']);
+    expect(listed.stderr).toBe('');
+    expect(listed.stdout.trim().split('\n').sort()).toEqual(['skillpack.skillpod.io/helm', 'skillpack.skillpod.io/http-fetch', 'skillpack.skillpod.io/kube-inspector']);
+    for (const kind of ['deployment/skillpod-operator', 'validatingadmissionpolicy/skillpod-skillpack-grant-policy', 'configmap/skillpod-grant-policy']) {
+      const got = await kubectl(['get', kind, '-n', NAMESPACE, '-o', 'name']);
+      expect(got.stderr, kind).toBe('');
+    }
+    await helmOk(['uninstall', RELEASE, '-n', NAMESPACE, '--wait']);
+    // make install over what is left (the CRDs) works as before: the files after this one rely on it.
+    await install(kc, { root: repoRoot });
   });
 });

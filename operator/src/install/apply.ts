@@ -5,7 +5,12 @@ import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, PatchS
 import { installOrder, renderedFromGrantPolicy } from './order.ts';
 import { GRANT_POLICY_CONFIGMAP } from '../policy/configmap.ts';
 
-export const INSTALL_FIELD_MANAGER = 'skillpod-install';
+/**
+ * Helm's own field manager (Helm 4 applies server-side as `helm`): `make install` and `helm install`/`upgrade` of the
+ * chart are then one owner of every field, so the chart installs over make install (and make install over the chart)
+ * without a conflict, and a field one of them drops is removed. With withHelmOwnership below, Helm adopts the objects.
+ */
+export const INSTALL_FIELD_MANAGER = 'helm';
 
 /**
  * Every YAML document in the files of `dir` whose names end in .yaml, in name order, as client-node's typed
@@ -25,10 +30,33 @@ export async function readManifests(dir: string): Promise<KubernetesObject[]> {
   return objects;
 }
 
+/** The Helm releases that own what `make install` applies: the CRDs `skillpod-crds`, everything else `skillpod`. */
+export const HELM_RELEASE = 'skillpod';
+export const HELM_CRDS_RELEASE = 'skillpod-crds';
+export const HELM_NAMESPACE = 'skillpod-system';
+
+/**
+ * The metadata by which Helm adopts an existing object into a release (without --take-ownership): the label
+ * app.kubernetes.io/managed-by=Helm and the release's name and namespace as annotations. `make install` writes them,
+ * so `helm install skillpod helm/skillpod -n skillpod-system` (and `helm install skillpod-crds helm/skillpod-crds`)
+ * over a cluster set up by make install owns those objects the way a chart install would. The Namespace is left out:
+ * the chart leaves it to Helm's --create-namespace.
+ */
+export function withHelmOwnership(object: KubernetesObject): KubernetesObject {
+  // In place: the objects are client-node's typed models, whose serializer drops what a plain copy would lose.
+  if (object.kind === 'Namespace') return object;
+  const release = object.kind === 'CustomResourceDefinition' ? HELM_CRDS_RELEASE : HELM_RELEASE;
+  object.metadata ??= {};
+  object.metadata.labels = { ...object.metadata.labels, 'app.kubernetes.io/managed-by': 'Helm' };
+  object.metadata.annotations = { ...object.metadata.annotations, 'meta.helm.sh/release-name': release, 'meta.helm.sh/release-namespace': HELM_NAMESPACE };
+  return object;
+}
+
 /** Server-side apply under one field manager: re-running is a no-op, and a changed manifest wins. */
 export async function applyObjects(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
   const client = KubernetesObjectApi.makeApiClient(kc);
-  for (const object of objects) {
+  for (const original of objects) {
+    const object = withHelmOwnership(original);
     try {
       await client.patch(object, undefined, undefined, INSTALL_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     } catch (err) {
