@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.skillpod/**', 'helm/**', 'crds/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', '.skillpod/**', 'helm/**', 'crds/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
