@@ -29,14 +29,14 @@ type piece struct {
 type element struct {
 	pieces []piece
 	flag   string // non-empty: the whole element is this boolean placeholder, which renders no argument
+	bare   bool   // it starts with a value and is no flag's value: a leading '-' would make that value a flag
 }
 
 // group is one compiled template group.
 type group struct {
-	elems  []element
-	names  []string // parameters it names, each once
-	array  string   // the array parameter it repeats over, if any
-	bareAt int      // index of the element in bare position whose value is checked for a leading '-'; -1: none
+	elems []element
+	names []string // parameters it names, each once
+	array string   // the array parameter it repeats over, if any
 }
 
 func parseElement(s string) []piece {
@@ -68,7 +68,7 @@ func compileTemplate(args [][]string, s *schema, path string) ([]group, error) {
 		if len(raw) == 0 || len(raw) > maxGroupElems {
 			return nil, fmt.Errorf("%s: a group has 1 to %d elements", gp, maxGroupElems)
 		}
-		g := group{bareAt: -1}
+		g := group{}
 		for ei, text := range raw {
 			ep := fmt.Sprintf("%s[%d]", gp, ei)
 			switch {
@@ -107,16 +107,19 @@ func compileTemplate(args [][]string, s *schema, path string) ([]group, error) {
 			}
 			g.elems = append(g.elems, el)
 		}
-		// Bare position: the first element that renders an argument. When it starts with a value, that value
-		// decides whether the argument reads as a flag, so a leading '-' is refused at render time. This covers
-		// the contract's case (exactly "{p}" first in its group) and also "{a}:{b}" or a group led by a boolean.
-		for ei, el := range g.elems {
-			if el.flag == "" {
-				if el.pieces[0].param != "" {
-					g.bareAt = ei
-				}
-				break
+		// Bare positions: an element that starts with a value decides by that value whether its argument reads as
+		// a flag, unless it directly follows a literal flag of the same group (then it is that flag's value, as in
+		// ["--selector", "{labels}"]). So a leading '-' is refused there at render time. This covers the
+		// contract's case (exactly "{p}" first in its group) and also "{a}:{b}", a group led by a boolean, and a
+		// second value after a first one (["{resource}", "{name}"]), where the tool would parse a flag.
+		afterFlag := false
+		for ei := range g.elems {
+			el := &g.elems[ei]
+			if el.flag != "" {
+				continue
 			}
+			el.bare = el.pieces[0].param != "" && !afterFlag
+			afterFlag = len(el.pieces) == 1 && el.pieces[0].param == "" && strings.HasPrefix(el.pieces[0].text, "-")
 		}
 		if len(g.elems) == 1 && g.elems[0].flag != "" {
 			return nil, fmt.Errorf("%s: a group with boolean {%s} needs the flag it stands for as another element", gp, g.elems[0].flag)
@@ -159,12 +162,12 @@ func render(groups []group, values map[string]value) ([]string, *inputError) {
 					}
 				}
 				arg := b.String()
-				if ei == g.bareAt && strings.HasPrefix(arg, "-") {
+				if el.bare && strings.HasPrefix(arg, "-") {
 					lead := el.pieces[0].param
 					return nil, &inputError{Param: lead, Reason: fmt.Sprintf(
 						"the value would start argument %q with '-', where the tool would read it as a flag "+
-							"(it is the first element of args group %d); values there may not start with '-'",
-						shorten(arg, 80), gi)}
+							"(element %d of args group %d, which follows no flag); values there may not start with '-'",
+						shorten(arg, 80), ei, gi)}
 				}
 				argv = append(argv, arg)
 			}

@@ -169,8 +169,8 @@ func TestBarePositions(t *testing.T) {
 	tool := typedTool(t, `{"name":"t","command":["x"],
 	 "parameters":{"type":"object","properties":{
 	   "a":{"type":"string"},"b":{"type":"string"},"n":{"type":"integer"},"v":{"type":"boolean"},
-	   "files":{"type":"array","items":{"type":"string"}}}},
-	 "args":[["{a}:{b}"],["{v}","{n}"],["{files}"],["--b","{b}"]]}`)
+	   "files":{"type":"array","items":{"type":"string"}},"kind":{"type":"string"},"name":{"type":"string"}}},
+	 "args":[["{a}:{b}"],["{v}","{n}"],["{files}"],["--b","{b}"],["{kind}","{name}"]]}`)
 	cases := []struct {
 		input, param string // param: refused for this parameter; "" = accepted
 	}{
@@ -180,6 +180,9 @@ func TestBarePositions(t *testing.T) {
 		{`{"v":true,"n":5}`, ""},            // ...a positive number is fine
 		{`{"n":-5}`, ""},                    // v absent: the group is dropped
 		{`{"files":["a","--rm"]}`, "files"}, // each item of an array group is checked
+		{`{"b":"-y"}`, ""},                  // after the literal flag --b: that flag's value
+		{`{"kind":"pods","name":"--kubeconfig=/workspace/rc"}`, "name"}, // a second value follows no flag: bare too
+		{`{"kind":"pods","name":"web"}`, ""},
 	}
 	for _, c := range cases {
 		_, e := callInput(tool, c.input)

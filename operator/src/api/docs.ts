@@ -229,8 +229,9 @@ argument:
 3. A group is dropped when a parameter it names is absent, or is a boolean that is false.
 4. A boolean placeholder is a whole element and renders nothing itself: the group's other elements are the flag.
 5. A group that names an array parameter is emitted once per item (one array parameter per group).
-6. A value that starts with \`-\` is refused when its element is exactly \`{name}\` and first in its group (a bare
-   position), whatever the schema says: a value can never become a flag. Values with NUL are refused everywhere.
+6. A value that starts with \`-\` is refused when its element starts with a placeholder and does not directly follow
+   a literal flag of its group (a bare position: \`{pod}\` alone, or \`{name}\` after \`{kind}\`), whatever the schema
+   says: a value can never become a flag. Values with NUL are refused everywhere.
 
 A refused input is an HTTP 400 whose error names the parameter; nothing runs. The API server refuses a pack whose
 template breaks rules 2, 4 or 5 (the SkillPack admission policy), the operator keeps such a pack not Ready, and the
