@@ -56,6 +56,11 @@ executor:
 cluster-up: testbin check-node $(if $(NODE),node)
 	@$(NODEJS) test/harness/cli.ts up $(if $(NODE),--node)
 
+## From a clone with `make setup` done to a real agent's result: the local control plane with a real node, every
+## image built locally, the Helm chart, examples/runs/inspect-namespace.yaml, its result and audit lines.
+demo: check-node
+	@bash test/demo/demo.sh
+
 ## Stops the local control plane (and its node) and leaves no process behind.
 cluster-down: check-node
 	@$(NODEJS) test/harness/cli.ts down

@@ -1,5 +1,6 @@
 // `make cluster-up` / `make cluster-down`: a control plane that outlives this command, for people and `make run`.
 // `cli.ts up --node` adds one real node (test/harness/node.ts), to a new control plane or to the running one.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,15 @@ const operatorEnv = join(stateDir, 'operator.env');
 const exampleFile = join(stateDir, 'node-example.yaml');
 
 type State = ControlPlaneState & { node?: NodeState };
+
+/** The directory of the helm `make testbin` built (test/testbin/build-helm.sh), or undefined when it is not built. */
+function helmBinDir(): string | undefined {
+  try {
+    return execFileSync('bash', [join(root, 'test/testbin/build-helm.sh'), '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function readState(): Promise<State | undefined> {
   if (!existsSync(stateFile)) return undefined;
@@ -41,6 +51,9 @@ async function up(withNode: boolean): Promise<void> {
     await rm(join(stateDir, 'bin'), { recursive: true, force: true });
     await mkdir(join(stateDir, 'bin'));
     await symlink(join(testbinDir(), 'kubectl'), join(stateDir, 'bin', 'kubectl'));
+    // And the helm that `make testbin` built from source, for the chart (docs/quickstart.md).
+    const helmDir = helmBinDir();
+    if (helmDir) await symlink(join(helmDir, 'helm'), join(stateDir, 'bin', 'helm'));
     console.log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s at ${plane.apiServerUrl}; logs in ${join(clusterDir, 'logs')}`);
   }
   if (withNode) await upNode(state);
