@@ -1,0 +1,87 @@
+// Every example under examples/runs/ applied as written (kubectl apply -f, unchanged) on the real node, with the
+// built-in SkillPacks as make install applies them and the images `make demo` builds under the exact references
+// they name (test/demo/images.sh): the example agent, kubectl, helm, curl. The operator runs in-process under its
+// own ServiceAccount, as in agentrun.test.ts; pods join the host network (the node has no pod network), which is
+// why the namespace is not `restricted`. One test per file: a new example gets a test without a change here.
+//
+// Examples whose task needs the internet (http-fetch of a public page, helm of a public OCI chart) dial beyond
+// loopback, which this suite never does: they run only with SKILLPOD_E2E_INTERNET=1 (a machine allowed to).
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { AgentRun } from '../../operator/src/api/index.ts';
+import { testCluster } from '../harness/context.ts';
+import { eventually } from '../harness/eventually.ts';
+import { getRun } from '../harness/kube.ts';
+import { testNode } from '../harness/node-context.ts';
+import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
+import { install } from '../../operator/src/install/apply.ts';
+import { kubectl } from '../integration/chart-support.ts';
+
+const run = promisify(execFile);
+const kc = testCluster.kubeConfig();
+const { images, apiServerAddress, containerdSocket } = testNode.info();
+const TEST_NODE_LABEL = 'skillpod.io/e2e-host-network';
+const INTERNET = process.env.SKILLPOD_E2E_INTERNET === '1';
+const examplesDir = join(repoRoot, 'examples/runs');
+const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml')).sort().map((file) => {
+  const run = parse(readFileSync(join(examplesDir, file), 'utf8')) as AgentRun;
+  const needsInternet = /https?:\/\/|oci:\/\//.test(run.spec.task);
+  return { file, name: run.metadata.name!, skills: (run.spec.skills ?? []).filter((s) => s.enabled !== false).map((s) => s.name), needsInternet };
+});
+let operator: TestOperator;
+let ns: string;
+
+beforeAll(async () => {
+  await installSkillpod();
+  await install(kc, { root: repoRoot }); // the built-in SkillPacks too, as make install applies them
+  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
+  const binding = await admission.readValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds' }).catch(() => undefined);
+  if (binding) {
+    binding.spec.matchResources = { ...binding.spec.matchResources, namespaceSelector: { matchExpressions: [{ key: TEST_NODE_LABEL, operator: 'DoesNotExist' }] } };
+    await admission.replaceValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds', body: binding });
+  }
+  // The images the examples and packs name, built by `make node` (test/demo/images.sh), imported into the node.
+  const { stdout } = await run('bash', [join(repoRoot, 'test/demo/images.sh'), '--path']);
+  for (const role of ['example-agent', 'kubectl', 'helm', 'curl']) {
+    await run('ctr', ['-a', containerdSocket, '-n', 'k8s.io', 'images', 'import', join(stdout.trim(), `${role}.tar`)], { timeout: 300_000 });
+  }
+  operator = await startOperator(['--executor-image', images.executor, '--test-host-network-api-server', apiServerAddress]);
+  ns = await testCluster.createNamespace('e2e-examples', { [TEST_NODE_LABEL]: 'true' });
+  await eventually(async () => {
+    const packs = await kubectl(['get', 'skillpacks', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
+    for (const name of ['kube-inspector', 'http-fetch', 'helm']) expect(packs.stdout).toContain(`${name}=True`);
+  }, 60_000);
+}, 300_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await testCluster.deleteNamespace(ns);
+});
+
+describe('every example under examples/runs/ runs as written on the local node', () => {
+  it('has examples to run', () => {
+    expect(examples.map((e) => e.file)).toContain('inspect-namespace.yaml');
+  });
+
+  for (const example of examples) {
+    it.skipIf(example.needsInternet && !INTERNET)(`${example.file}: applied unchanged, ends Succeeded with its skills' output in status.result`, async () => {
+      const applied = await kubectl(['-n', ns, 'apply', '-f', join(examplesDir, example.file)]);
+      expect(applied.stderr).toBe('');
+      const done = await eventually(async () => {
+        const r = await getRun(ns, example.name);
+        if (!r.status?.completionTime) throw new Error(`${example.name} is ${r.status?.phase}: ${JSON.stringify(r.status?.conditions)}`);
+        return r;
+      }, 240_000, 1000);
+      expect(done.status?.phase, JSON.stringify(done.status)).toBe('Succeeded');
+      for (const skill of example.skills) expect(done.status?.result).toContain(`$ ${skill} `);
+      // The skill's audit lines are in its sidecar's log, one per call.
+      const log = await kubectl(['-n', ns, 'logs', done.status!.podName!, '-c', `skill-${example.skills[0]}`]);
+      expect(log.stdout).toMatch(/"tool":"[a-z-]+"/);
+    });
+  }
+});
