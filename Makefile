@@ -7,7 +7,7 @@ KUBECONFIG ?= $(if $(wildcard .skillpod/kubeconfig),$(CURDIR)/.skillpod/kubeconf
 export KUBECONFIG
 
 .PHONY: all setup build testbin executor cluster-up cluster-down install run test test-unit test-integration \
-	test-executor test-e2e e2e-kind node lint typecheck crds check-node bench help demo demo-images chart-package
+	test-executor test-e2e e2e-kind node lint typecheck crds check-node bench help demo lint-workflows
 
 ## The operator compiled to dist/ (same as `make build`).
 all: build
@@ -120,6 +120,10 @@ e2e-kind:
 ## The executor's Go tests.
 test-executor:
 	$(MAKE) -C sidecar-images/executor test
+
+## actionlint over .github/workflows/ (the release workflow), built once from the Go module proxy and cached.
+lint-workflows:
+	@bash test/release/actionlint.sh
 
 ## Executor vs direct exec, then the operator at 100/1,000/5,000 runs against a floor; both write docs/benchmarks.md.
 bench: check-node testbin executor
