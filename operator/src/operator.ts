@@ -67,10 +67,11 @@ export function createOperator(options: OperatorOptions): Manager {
     // Metadata and status only: the reconcile never reads a pod's spec (see agentrun/cached.ts).
     transform: podForCache,
   }));
-  // The API server's addresses, for the egress of runs whose skills hold RBAC.
+  // The API server's addresses, for the egress of runs whose skills hold RBAC: the one EndpointSlice the API server
+  // keeps for itself (`default/kubernetes`), by name, so the operator's RBAC names it (operator-rbac.yaml).
   const apiEndpoints = manager.informer<KubeObject>({
     name: 'endpointslices/kubernetes',
-    resource: { apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespace: 'default', labelSelector: 'kubernetes.io/service-name=kubernetes' },
+    resource: { apiVersion: 'discovery.k8s.io/v1', plural: 'endpointslices', namespace: 'default', fieldSelector: 'metadata.name=kubernetes' },
     resyncPeriodMs: 0,
   });
   const multiStore = <T extends KubeObject>(informers: Array<{ store: { get(ns: string | undefined, name: string): T | undefined } }>) => ({

@@ -1,8 +1,9 @@
 // The API server's own checks (helm/skillpod/files/admission-*.yaml, user-roles.yaml), with real identities:
 // a cluster admin that is not system:masters writes SkillPacks, a client-certificate user `jane` writes AgentRuns.
 // No operator runs here: everything below is refused or allowed by the API server alone.
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentEgressViolations, type AgentEgressRule } from '../../operator/src/policy/agent-egress.ts';
 import { parseGrantPolicyData } from '../../operator/src/policy/configmap.ts';
 import { packViolations, type RequestedRule } from '../../operator/src/policy/grant-policy.ts';
 import { testCluster } from '../harness/context.ts';
@@ -32,8 +33,8 @@ function createPackAs(kc: KubeConfig, name: string, rbac?: RBAC, dryRun = true) 
 function runBody(name: string, spec: Record<string, unknown>) {
   return { apiVersion: 'skillpod.io/v1alpha1', kind: 'AgentRun', metadata: { name }, spec: { task: 'look around', agent: { image: 'agent:test' }, ...spec } };
 }
-function createRunAs(kc: KubeConfig, namespace: string, name: string, spec: Record<string, unknown>) {
-  return kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...GROUP, plural: 'agentruns', namespace, body: runBody(name, spec) });
+function createRunAs(kc: KubeConfig, namespace: string, name: string, spec: Record<string, unknown>, dryRun = false) {
+  return kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...GROUP, plural: 'agentruns', namespace, body: runBody(name, spec), ...(dryRun ? { dryRun: 'All' } : {}) });
 }
 function patchRunAs(kc: KubeConfig, namespace: string, name: string, ops: object[]) {
   return kc.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject({ ...GROUP, plural: 'agentruns', namespace, name, body: ops });
@@ -55,6 +56,7 @@ afterAll(async () => {
   for (const p of PACKS) await gone(rbac.deleteClusterRole({ name: `skillpod:use:${p}` }));
   await gone(rbac.deleteClusterRoleBinding({ name: `trust-use-${PACKS[1]}` }));
   await gone(rbac.deleteClusterRoleBinding({ name: 'trust-trust-admin' }));
+  await gone(rbac.deleteClusterRoleBinding({ name: 'trust-toggle-use' }));
 });
 
 describe('the SkillPack admission policy (the grant policy, rendered into it at install)', () => {
@@ -152,22 +154,68 @@ describe('the SkillPack admission policy (the grant policy, rendered into it at 
 });
 
 describe('the AgentRun admission policy: use on each pack, get on each Secret and ConfigMap', () => {
-  it('refuses a run naming a pack its creator may not use, and accepts it with use granted in that namespace only', async () => {
+  it('refuses a run naming a pack its creator may not use; a RoleBinding or a Role grants use only for packs the grant policy names in namespacedUse', async () => {
     const [a] = PACKS;
     const refused = await refusedEventually(() => createRunAs(jane, nsA, 'no-use', { skills: [{ name: a }] }), /needs the verb use/);
-    expect(refused).toContain(`${JANE} needs the verb use on SkillPack ${a} in namespace ${nsA} to run it or switch it on`);
+    expect(refused).toContain(`${JANE} needs the verb use on SkillPack ${a} (cluster-wide: a ClusterRoleBinding) to run it or switch it on`);
     expect(await statusCode(getRun(nsA, 'no-use'))).toBe(404);
 
-    // docs/security.md: a ClusterRole naming the pack, bound by a RoleBinding in the team's namespace.
+    // A RoleBinding of the pack's use-role in the team's namespace, and a Role of that namespace granting use: the
+    // authorizer says yes in nsA, the admission policy asks cluster-scoped and refuses.
     await bindInNamespace(nsA, await useRole(a), JANE);
-    await eventually(async () => expect((await outcome(createRunAs(jane, nsA, 'with-use', { skills: [{ name: a }] }))).code).toBe(200));
-    expect((await outcome(createRunAs(jane, nsB, 'with-use', { skills: [{ name: a }] }))).code).toBe(403);
+    await rbac.createNamespacedRole({ namespace: nsA, body: { metadata: { name: 'use-in-a' },
+      rules: [{ apiGroups: ['skillpod.io'], resources: ['skillpacks'], resourceNames: [PACKS[2]], verbs: ['use'] }] } });
+    await rbac.createNamespacedRoleBinding({ namespace: nsA, body: { metadata: { name: 'use-in-a' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'use-in-a' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: JANE }] } });
+    await eventually(async () => expect(await userCan(JANE, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: PACKS[2], namespace: nsA })).toBe(true));
+    expect(await userCan(JANE, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: a, namespace: nsA })).toBe(true);
+    for (const pack of [a, PACKS[2]]) {
+      const { code, message } = await outcome(createRunAs(jane, nsA, 'ns-use', { skills: [{ name: pack }] }));
+      expect([code, message.includes(`needs the verb use on SkillPack ${pack} (cluster-wide: a ClusterRoleBinding)`)]).toEqual([403, true]);
+    }
 
-    // The check docs/security.md tells admins to make, with the server's own kubectl.
-    const inA = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsA, `--as=${JANE}`);
-    const inB = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsB, `--as=${JANE}`);
-    expect([inA.stdout.trim(), inB.stdout.trim()]).toEqual(['yes', 'no']);
-    expect(await userCan(JANE, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: PACKS[2], namespace: nsA })).toBe(false);
+    // Opted in by the grant policy (namespacedUse, rendered into the policy at install): the RoleBinding counts, there only.
+    const undo = await patchGrantPolicy({ namespacedUse: `${a},${PACKS[2]}` });
+    try {
+      await reinstall();
+      await eventually(async () => expect((await outcome(createRunAs(jane, nsA, 'with-use', { skills: [{ name: a }] }))).code).toBe(200));
+      expect((await outcome(createRunAs(jane, nsA, 'with-role', { skills: [{ name: PACKS[2] }] }))).code).toBe(200);
+      const inB = await outcome(createRunAs(jane, nsB, 'with-use', { skills: [{ name: a }] }));
+      expect([inB.code, inB.message.includes(`needs the verb use on SkillPack ${a} in namespace ${nsB}`)]).toEqual([403, true]);
+      // The check docs/security.md tells admins to make for such packs, with the server's own kubectl.
+      const canA = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsA, `--as=${JANE}`);
+      const canB = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsB, `--as=${JANE}`);
+      expect([canA.stdout.trim(), canB.stdout.trim()]).toEqual(['yes', 'no']);
+    } finally {
+      await undo();
+      await reinstall();
+      await rbac.deleteNamespacedRoleBinding({ namespace: nsA, name: 'use-in-a' });
+      await rbac.deleteNamespacedRole({ namespace: nsA, name: 'use-in-a' });
+    }
+    await refusedEventually(() => createRunAs(jane, nsA, 'after-opt-out', { skills: [{ name: a }] }), /cluster-wide: a ClusterRoleBinding/);
+    // Cluster-wide, as the admin would check it for every other pack: no.
+    const cluster = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, `--as=${JANE}`);
+    expect(cluster.stdout.trim()).toBe('no');
+  });
+
+  it('refuses a namespace owner holding a wildcard role there (a RoleBinding to cluster-admin), and anyone such an owner grants use', async () => {
+    const [a] = PACKS;
+    const owner = 'trust-owner';
+    const ownerKc = await user(owner);
+    await bindInNamespace(nsA, 'cluster-admin', owner);
+    await eventually(async () => expect(await userCan(owner, 'use', { group: 'skillpod.io', resource: 'skillpacks', name: a, namespace: nsA })).toBe(true));
+    const { code, message } = await outcome(createRunAs(ownerKc, nsA, 'owner-run', { skills: [{ name: a }] }));
+    expect([code, message.includes(`${owner} needs the verb use on SkillPack ${a} (cluster-wide: a ClusterRoleBinding)`)]).toEqual([403, true]);
+    // The owner may write a Role granting use in the namespace and bind it to someone else: still no run.
+    const ownerRbac = ownerKc.makeApiClient(RbacAuthorizationV1Api);
+    await ownerRbac.createNamespacedRole({ namespace: nsA, body: { metadata: { name: 'owner-use' }, rules: [{ apiGroups: ['skillpod.io'], resources: ['skillpacks'], verbs: ['use'] }] } });
+    await ownerRbac.createNamespacedRoleBinding({ namespace: nsA, body: { metadata: { name: 'owner-use' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'owner-use' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'trust-proxy' }] } });
+    await bindInNamespace(nsA, 'skillpod:agentrun-editor', 'trust-proxy');
+    const proxy = await user('trust-proxy');
+    await eventually(async () => expect(await userCan('trust-proxy', 'use', { group: 'skillpod.io', resource: 'skillpacks', name: a, namespace: nsA })).toBe(true));
+    const viaProxy = await outcome(createRunAs(proxy, nsA, 'proxy-run', { skills: [{ name: a }] }));
+    expect([viaProxy.code, viaProxy.message.includes('(cluster-wide: a ClusterRoleBinding)')]).toEqual([403, true]);
   });
 
   it('accepts use from a ClusterRoleBinding in every namespace, and needs it for every pack named', async () => {
@@ -178,15 +226,18 @@ describe('the AgentRun admission policy: use on each pack, get on each Secret an
     await eventually(async () => expect((await outcome(createRunAs(jane, nsB, 'b-only', { skills: [{ name: b }] }))).code).toBe(200));
     const both = await outcome(createRunAs(jane, nsB, 'a-and-b', { skills: [{ name: a }, { name: b }] }));
     expect(both.code).toBe(403);
-    expect(both.message).toContain(`needs the verb use on SkillPack ${a} in namespace ${nsB}`);
+    expect(both.message).toContain(`needs the verb use on SkillPack ${a} (cluster-wide: a ClusterRoleBinding)`);
     expect(both.message).not.toContain(b);
   });
 
   it('never refuses switching a skill off; switching on or adding an enabled skill needs use now', async () => {
     const [a, , c] = PACKS;
-    const binding = `${(await useRole(a)).replace(/:/g, '-')}-${JANE}`;
+    const grant = async () => rbac.createClusterRoleBinding({ body: { metadata: { name: 'trust-toggle-use' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: await useRole(a) },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: JANE }] } });
+    await grant();
     await eventually(async () => expect((await outcome(createRunAs(jane, nsA, 'toggles', { skills: [{ name: a }] }))).code).toBe(200));
-    await rbac.deleteNamespacedRoleBinding({ namespace: nsA, name: binding });
+    await rbac.deleteClusterRoleBinding({ name: 'trust-toggle-use' });
 
     expect((await outcome(patchRunAs(jane, nsA, 'toggles', [{ op: 'replace', path: '/spec/skills/0/enabled', value: false }]))).code).toBe(200);
     const on = await refusedEventually(() => patchRunAs(jane, nsA, 'toggles', [{ op: 'replace', path: '/spec/skills/0/enabled', value: true }]), /needs the verb use/);
@@ -198,18 +249,21 @@ describe('the AgentRun admission policy: use on each pack, get on each Secret an
     // Edits that enable nothing new are not judged.
     expect((await outcome(patchRunAs(jane, nsA, 'toggles', [{ op: 'add', path: '/metadata/labels', value: { team: 'a' } }]))).code).toBe(200);
 
-    await bindInNamespace(nsA, `skillpod:use:${a}`, JANE);
-    await eventually(async () => expect((await outcome(patchRunAs(jane, nsA, 'toggles', [{ op: 'replace', path: '/spec/skills/0/enabled', value: true }]))).code).toBe(200));
+    await grant();
+    try {
+      await eventually(async () => expect((await outcome(patchRunAs(jane, nsA, 'toggles', [{ op: 'replace', path: '/spec/skills/0/enabled', value: true }]))).code).toBe(200));
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name: 'trust-toggle-use' });
+    }
   });
 
   it('refuses a run referencing a Secret or ConfigMap its creator may not read, in env or imagePullSecrets', async () => {
-    const [a] = PACKS;
     const secretEnv = { env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] };
     const configEnv = { env: [{ name: 'MODE', valueFrom: { configMapKeyRef: { name: 'settings', key: 'mode' } } }] };
     const attempts = {
-      env: () => createRunAs(jane, nsA, 'secret-env', { skills: [{ name: a }], agent: { image: 'agent:test', ...secretEnv } }),
-      pull: () => createRunAs(jane, nsA, 'secret-pull', { skills: [{ name: a }], imagePullSecrets: [{ name: 'registry' }] }),
-      config: () => createRunAs(jane, nsA, 'config-env', { skills: [{ name: a }], agent: { image: 'agent:test', ...configEnv } }),
+      env: () => createRunAs(jane, nsA, 'secret-env', { agent: { image: 'agent:test', ...secretEnv } }),
+      pull: () => createRunAs(jane, nsA, 'secret-pull', { imagePullSecrets: [{ name: 'registry' }] }),
+      config: () => createRunAs(jane, nsA, 'config-env', { agent: { image: 'agent:test', ...configEnv } }),
     };
     expect((await outcome(attempts.env())).message).toContain(`${JANE} needs get on Secret db in namespace ${nsA}`);
     expect((await outcome(attempts.pull())).message).toContain(`${JANE} needs get on Secret registry in namespace ${nsA}`);
@@ -233,6 +287,60 @@ describe('the AgentRun admission policy: use on each pack, get on each Secret an
   });
 });
 
+describe('the agent egress bound (grant policy agentEgress, rendered into skillpod-agentrun-egress at install)', () => {
+  const https = [{ protocol: 'TCP', port: 443 }];
+  const cases: Array<{ name: string; egress: AgentEgressRule[] }> = [
+    { name: 'everywhere on 443', egress: [{ ports: https }] },
+    { name: 'a block on 443', egress: [{ ports: https, to: [{ ipBlock: { cidr: '10.1.0.0/16' } }] }] },
+    { name: 'a public block on 443 and 8443', egress: [{ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 8443 }], to: [{ ipBlock: { cidr: '203.0.113.0/24' } }] }] },
+    { name: 'every port', egress: [{ to: [{ ipBlock: { cidr: '10.1.0.0/16' } }] }] },
+    { name: 'ssh', egress: [{ ports: [{ protocol: 'TCP', port: 22 }], to: [{ ipBlock: { cidr: '10.1.0.0/16' } }] }] },
+    { name: 'a port range', egress: [{ ports: [{ protocol: 'TCP', port: 440, endPort: 450 }] }] },
+    { name: 'a named port', egress: [{ ports: [{ protocol: 'TCP', port: 'https' }] }] },
+    { name: 'every namespace', egress: [{ ports: https, to: [{ namespaceSelector: {} }] }] },
+    { name: 'pods of the namespace, second rule', egress: [{ ports: https }, { ports: https, to: [{ podSelector: { matchLabels: { app: 'db' } } }] }] },
+    { name: 'IPv6', egress: [{ ports: https, to: [{ ipBlock: { cidr: '2001:db8::/32' } }] }] },
+  ];
+  const tryRun = (egress: AgentEgressRule[]) => createRunAs(adminKc, nsA, 'egress', { agent: { image: 'agent:test', egress } }, true);
+
+  async function agreeWithOperator(): Promise<{ refused: number; accepted: number }> {
+    const { settings } = parseGrantPolicyData((await core.readNamespacedConfigMap(GRANT_POLICY)).data).policy;
+    const disagreements: string[] = [];
+    let refused = 0;
+    for (const { name, egress } of cases) {
+      const violations = agentEgressViolations(egress, settings!.agentEgress);
+      const { code, message } = await outcome(tryRun(egress));
+      const [path, ...rest] = (violations[0] ?? '').split(': ');
+      const agrees = violations.length === 0 ? code === 200
+        : code === 403 && message.includes(`${path} goes beyond what the grant policy (ConfigMap skillpod-system/skillpod-grant-policy, as installed) lets an agent reach: ${rest.join(': ')}`);
+      if (violations.length > 0) refused++;
+      if (!agrees) disagreements.push(`${name}: operator says ${JSON.stringify(violations)}, API server ${code} ${message}`);
+    }
+    expect(disagreements).toEqual([]);
+    return { refused, accepted: cases.length - refused };
+  }
+
+  it('refuses what the default install does not allow (ports other than 443 and 80, every port, selectors), as the operator would', async () => {
+    await refusedEventually(() => tryRun([{ ports: [{ protocol: 'TCP', port: 22 }] }]), /lets an agent reach: port 22/);
+    const { refused, accepted } = await agreeWithOperator();
+    expect([refused, accepted]).toEqual([7, 3]);
+  });
+
+  it('follows the settings as installed: CIDRs and ports narrowed, selectors allowed', async () => {
+    const undo = await patchGrantPolicy({ agentEgressCIDRs: '10.0.0.0/8', agentEgressPorts: '443,8443', agentEgressSelectors: 'true' });
+    try {
+      await reinstall();
+      await refusedEventually(() => tryRun([{ ports: https, to: [{ ipBlock: { cidr: '192.0.2.0/24' } }] }]), /ipBlock 192.0.2.0\/24 lies within none of 10.0.0.0\/8/);
+      const { refused, accepted } = await agreeWithOperator();
+      expect([refused, accepted]).toEqual([8, 2]);
+    } finally {
+      await undo();
+      await reinstall();
+    }
+    await eventually(async () => expect((await outcome(tryRun([{ ports: https, to: [{ ipBlock: { cidr: '192.0.2.0/24' } }] }]))).code).toBe(200));
+  });
+});
+
 describe('the AgentRun admission policies within the API server\'s CEL budget', () => {
   it('check 16 packs and 16 Secrets by name in one request, and refuse a 17th Secret with a message saying why', async () => {
     const many = Array.from({ length: 16 }, (_, i) => `trust-many-${i}`);
@@ -243,7 +351,9 @@ describe('the AgentRun admission policies within the API server\'s CEL budget', 
         { apiGroups: ['skillpod.io'], resources: ['skillpacks'], resourceNames: many, verbs: ['use'] },
         { apiGroups: [''], resources: ['secrets'], resourceNames: many, verbs: ['get'] },
       ] } });
-      await bindInNamespace(nsB, 'trust-many', JANE);
+      await rbac.createClusterRoleBinding({ body: { metadata: { name: 'trust-many' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'trust-many' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: JANE }] } });
       const env = (names: string[]) => names.map((n, i) => ({ name: `S${i}`, valueFrom: { secretKeyRef: { name: n, key: 'k' } } }));
       const run = (secrets: string[]) => jane.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({ ...GROUP, plural: 'agentruns', namespace: nsB, dryRun: 'All',
         body: runBody('many', { skills: many.map((name) => ({ name })), agent: { image: 'agent:test', env: env(secrets) } }) });
@@ -253,6 +363,7 @@ describe('the AgentRun admission policies within the API server\'s CEL budget', 
       expect(tooMany.message).toContain(`${JANE} may not get every Secret in namespace ${nsB}, so each is checked by name, at most 16 in one request; this one adds 17`);
     } finally {
       for (const name of many) await deletePack(name);
+      await gone(rbac.deleteClusterRoleBinding({ name: 'trust-many' }));
       await gone(rbac.deleteClusterRole({ name: 'trust-many' }));
     }
   });

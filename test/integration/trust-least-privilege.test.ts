@@ -9,7 +9,7 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, can, clients, deletePack, getRun, podOf, setPodStatus } from '../harness/kube.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
-import { bindInNamespace, kubectl, outcome, rbac, refusedEventually, tokenConfig, useRole, user } from './trust-support.ts';
+import { bindInNamespace, kubectl, outcome, patchGrantPolicy, rbac, refusedEventually, reinstall, tokenConfig, useRole, user } from './trust-support.ts';
 
 const GROUP = { group: 'skillpod.io', version: 'v1alpha1' };
 const JANE = 'trust-lp-jane';
@@ -21,6 +21,7 @@ let operator: TestOperator;
 let jane: KubeConfig;
 let nsA: string;
 let nsB: string;
+let undoNamespacedUse: (() => Promise<void>) | undefined;
 
 const running = { running: { startedAt: new Date() } };
 const finished = { terminated: { exitCode: 0, reason: 'Completed', message: 'done' } };
@@ -64,6 +65,9 @@ beforeAll(async () => {
   nsA = await testCluster.createNamespace('trust-lp-a', { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' });
   nsB = await testCluster.createNamespace('trust-lp-b');
   for (const ns of [nsA, nsB]) await bindInNamespace(ns, 'skillpod:agentrun-editor', JANE);
+  // Use granted in nsA only: a RoleBinding, which counts for the packs the grant policy names in namespacedUse.
+  undoNamespacedUse = await patchGrantPolicy({ namespacedUse: Object.values(PACKS).join(',') });
+  await reinstall();
   for (const pack of Object.values(PACKS)) await bindInNamespace(nsA, await useRole(pack), JANE);
   await applyPack(PACKS.pods, { rbac: { rules: READ_PODS } });
   await applyPack(PACKS.deployments, { rbac: { rules: READ_DEPLOYMENTS } });
@@ -73,6 +77,8 @@ afterAll(async () => {
   await operator?.stop();
   await testCluster.deleteNamespace(nsA);
   await testCluster.deleteNamespace(nsB);
+  await undoNamespacedUse?.();
+  await reinstall();
   for (const pack of Object.values(PACKS)) {
     await deletePack(pack);
     await rbac.deleteClusterRole({ name: `skillpod:use:${pack}` }).catch(() => undefined);

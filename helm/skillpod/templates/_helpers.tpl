@@ -184,7 +184,35 @@ parseGrantPolicySettings in operator/src/policy/configmap.ts reads them.
 {{- if hasKey $egress "cidrs" }}{{ $_ := set $out "agentEgressCIDRs" (join "," $egress.cidrs) }}{{ end -}}
 {{- if hasKey $egress "ports" }}{{ $_ := set $out "agentEgressPorts" (join "," $egress.ports) }}{{ end -}}
 {{- if hasKey $egress "allowSelectors" }}{{ $_ := set $out "agentEgressSelectors" (toString $egress.allowSelectors) }}{{ end -}}
+{{- $namespaced := include "skillpod.namespacedUse" . | fromJsonArray -}}
+{{- if $namespaced }}{{ $_ := set $out "namespacedUse" (join "," $namespaced) }}{{ end -}}
 {{- toJson $out -}}
+{{- end }}
+
+{{/* Packs whose `use` a RoleBinding may grant: grantPolicy.namespacedUse and skillPacks.aggregateToEdit, sorted. */}}
+{{- define "skillpod.namespacedUse" -}}
+{{- concat (.Values.grantPolicy.namespacedUse | default list) (.Values.skillPacks.aggregateToEdit | default list) | uniq | sortAlpha | toJson -}}
+{{- end }}
+
+{{/*
+The variables of admission policies in files/ that are written from values (the chart's rendering of what
+`make install` renders from the grant policy ConfigMap; operator/src/policy/*.ts): {policy: {variable: CEL}}.
+*/}}
+{{- define "skillpod.policyVariables" -}}
+{{- $egress := .Values.grantPolicy.agentEgress | default dict -}}
+{{- $quoted := list -}}
+{{- range $c := (hasKey $egress "cidrs" | ternary $egress.cidrs (list "0.0.0.0/0" "::/0")) }}{{ $quoted = append $quoted (printf "'%s'" $c) }}{{ end -}}
+{{- $ports := list -}}
+{{- range $p := (hasKey $egress "ports" | ternary $egress.ports (list 443 80)) }}{{ $ports = append $ports (printf "%d" (int $p)) }}{{ end -}}
+{{- $namespaced := list -}}
+{{- range $n := include "skillpod.namespacedUse" . | fromJsonArray }}{{ $namespaced = append $namespaced (printf "'%s'" $n) }}{{ end -}}
+{{- $allowed := include "skillpod.grantPolicyCel" . -}}
+{{- toJson (dict
+  "skillpod-skillpack-grant-policy" (dict "allowed" $allowed "freeArgumentsWithCredentials" (toString (.Values.grantPolicy.freeArgumentsWithCredentials | default false)))
+  "skillpod-operator-bounds" (dict "allowed" $allowed)
+  "skillpod-agentrun-skillpack-use" (dict "namespaced" (printf "[%s]" (join ", " $namespaced)))
+  "skillpod-agentrun-egress" (dict "cidrs" (printf "[%s]" (join ", " $quoted)) "ports" (printf "[%s]" (join ", " (uniq $ports))) "selectors" (toString ($egress.allowSelectors | default false)))
+) -}}
 {{- end }}
 
 {{/* The same data as a CEL map literal, as celAllowlist in operator/src/policy/skillpack-admission.ts writes it. */}}

@@ -32,7 +32,12 @@ describe('renderedFromGrantPolicy', () => {
     const { objects, problems } = renderedFromGrantPolicy({ pods: 'get', cluster_nodes: 'list', 'pods_exec': 'nonsense verb' }, installed);
     expect(problems).toEqual(["pods_exec: 'nonsense verb' is not a verb", 'pods_exec: no verbs']);
     expect(objects.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(['ClusterRole/skillpod-operator-grantable', 'ClusterRoleBinding/skillpod-operator-grantable',
-      'ValidatingAdmissionPolicy/skillpod-skillpack-grant-policy']);
+      'ValidatingAdmissionPolicy/skillpod-skillpack-grant-policy', 'ValidatingAdmissionPolicy/skillpod-operator-bounds',
+      'ValidatingAdmissionPolicy/skillpod-agentrun-skillpack-use', 'ValidatingAdmissionPolicy/skillpod-agentrun-secret-references',
+      'ValidatingAdmissionPolicy/skillpod-agentrun-configmap-references', 'ValidatingAdmissionPolicy/skillpod-agentrun-egress']);
+    // The operator's bounds judge roles by the same allowlist.
+    const boundsAllowed = (objects[3] as unknown as { spec: { variables: Array<{ name: string; expression: string }> } }).spec.variables.find((v) => v.name === 'allowed');
+    expect(boundsAllowed?.expression).toBe("{'cluster_nodes': 'list', 'pods': 'get'}");
     const allowed = (objects[2] as unknown as { spec: { variables: Array<{ name: string; expression: string }> } }).spec.variables.find((v) => v.name === 'allowed');
     expect(allowed?.expression).toBe("{'cluster_nodes': 'list', 'pods': 'get'}");
     // In the order of the keys, as the chart renders it.

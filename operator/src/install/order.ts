@@ -2,6 +2,8 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseGrantPolicyData } from '../policy/configmap.ts';
 import { DEFAULT_OPERATOR_IDENTITY, grantableClusterRole, grantableClusterRoleBinding, type OperatorIdentity } from '../policy/grantable-role.ts';
+import { agentRunAdmissionObjects } from '../policy/agentrun-admission.ts';
+import { operatorBoundsPolicy } from '../policy/operator-bounds.ts';
 import { skillPackAdmissionPolicy } from '../policy/skillpack-admission.ts';
 
 /**
@@ -29,14 +31,17 @@ export function operatorIdentity(objects: readonly KubernetesObject[]): Operator
 }
 
 /**
- * What install renders from the grant policy in `data`: the operator's grantable ClusterRole and its binding, and
- * the SkillPack admission policy; and what it had to leave out of the policy.
+ * What install renders from the grant policy in `data`: the operator's grantable ClusterRole and its binding, the
+ * SkillPack admission policy, the operator-bounds policy (the same allowlist) and the AgentRun policies (the settings
+ * namespacedUse and agentEgress*); and what it had to leave out of the policy.
  */
 export function renderedFromGrantPolicy(data: Readonly<Record<string, string>> | undefined, installed: readonly KubernetesObject[]): { objects: KubernetesObject[]; problems: string[] } {
   const { policy, problems } = parseGrantPolicyData(data);
   const identity = operatorIdentity(installed);
   return {
-    objects: [grantableClusterRole(policy), grantableClusterRoleBinding(identity), skillPackAdmissionPolicy(data, identity.namespace)],
+    objects: [grantableClusterRole(policy), grantableClusterRoleBinding(identity), skillPackAdmissionPolicy(data, identity.namespace),
+      operatorBoundsPolicy(data, identity.namespace, identity.serviceAccount) as KubernetesObject,
+      ...(agentRunAdmissionObjects(data, identity.namespace) as KubernetesObject[]).filter((o) => o.kind === 'ValidatingAdmissionPolicy')],
     problems,
   };
 }

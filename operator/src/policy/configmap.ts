@@ -52,6 +52,8 @@ export const SETTING_KEYS = {
   agentEgressCIDRs: 'agentEgressCIDRs',
   agentEgressPorts: 'agentEgressPorts',
   agentEgressSelectors: 'agentEgressSelectors',
+  /** Packs whose `use` a RoleBinding may grant (comma-separated, `*` every pack); read by agentrun-admission.ts. */
+  namespacedUse: 'namespacedUse',
 } as const;
 
 const list = (v: string) => v.split(',').map((s) => s.trim()).filter((s) => s !== '');
