@@ -1,13 +1,14 @@
 // The built-in SkillPacks as the tests load them, and their tools served by the real executor (bin/skillpod-exec) the
 // way a skill sidecar serves them: SKILLPOD_TOOLS from the pack, the test process as "the agent" (its own UID), the
 // sockets in a scratch directory instead of /ipc.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { SkillClient } from '../../clients/typescript/src/index.ts';
 import { parseSkillPack, type SkillPack } from '../../operator/src/api/index.ts';
+import { toolsJSON } from '../../operator/src/builders/index.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { helmBinary, repoRoot } from './chart-support.ts';
@@ -38,6 +39,10 @@ const executor = join(repoRoot, 'bin/skillpod-exec');
 export interface Served {
   client: SkillClient;
   ipcDir: string;
+  /** The tools' working directory, the agent's /workspace. */
+  workspace: string;
+  /** The sidecar's own HOME (its /tmp in a pod). */
+  home: string;
   stop(): void;
 }
 
@@ -45,23 +50,30 @@ export interface Served {
  * Serves a pack's tools with the real executor. `kubeconfig` is what kubectl reads (by default a file that does not
  * exist, so nothing is dialled); PATH holds kubectl and helm from make testbin and the machine's curl.
  */
-export async function serve(name: string, options: { ipcDir?: string; kubeconfig?: string } = {}): Promise<Served> {
+export async function serve(name: string, options: { ipcDir?: string; kubeconfig?: string; env?: Record<string, string> } = {}): Promise<Served> {
   if (!existsSync(executor)) throw new Error(`${executor} is missing: run make executor`);
   const dir = mkdtempSync(join(tmpdir(), `skillpod-${name}-`));
   const ipcDir = options.ipcDir ?? join(dir, 'ipc');
   for (const d of [ipcDir, join(dir, 'workspace'), join(dir, 'home')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(dir, 'annotations'), '');
   const path = [dirname(helmBinary()), testCluster.info().binDir, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
+  const p = pack(name);
+  // The pack's own env as the pod builder writes it (KUBERC=off, the HELM_* folders), with /tmp made private to this
+  // sidecar as the pod's /tmp is; then every executor setting, as the pod spec sets them all.
+  const home = join(dir, 'home');
+  const packEnv = Object.fromEntries((p.spec.env ?? []).map((e) => [e.name, (e.value ?? '').replace(/^\/tmp(?=\/|$)/, home)]));
+  const settings = Object.fromEntries((JSON.parse(execFileSync(executor, ['settings'], { encoding: 'utf8' })) as string[]).map((k) => [k, '']));
   const child: ChildProcess = spawn(executor, ['serve', '--skill', name], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
-      PATH: path, HOME: join(dir, 'home'), KUBECONFIG: options.kubeconfig ?? join(dir, 'no-such-kubeconfig'),
-      SKILLPOD_TOOLS: JSON.stringify(pack(name).spec.tools), SKILLPOD_AGENT_UID: String(process.getuid?.() ?? 0),
+      PATH: path, HOME: home, KUBECONFIG: options.kubeconfig ?? join(dir, 'no-such-kubeconfig'), ...packEnv, ...options.env,
+      ...settings,
+      SKILLPOD_TOOLS: toolsJSON(p.spec.tools), SKILLPOD_AGENT_UID: String(process.getuid?.() ?? 0),
       SKILLPOD_IPC_DIR: ipcDir, SKILLPOD_WORKDIR: join(dir, 'workspace'), SKILLPOD_PODINFO_FILE: join(dir, 'annotations'),
     },
   });
   const client = new SkillClient(name, { ipcDir });
   const health = await eventually(() => client.health(), 10_000, 50);
   if (!health.ready) throw new Error(`${name}: tools do not resolve: ${JSON.stringify(health.tools)}`);
-  return { client, ipcDir, stop: () => { child.kill('SIGTERM'); } };
+  return { client, ipcDir, workspace: join(dir, 'workspace'), home, stop: () => { child.kill('SIGTERM'); } };
 }
