@@ -26,9 +26,10 @@ done
 kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"Running\",\"startTime\":\"$now\",
   \"initContainerStatuses\":[$init],\"containerStatuses\":[$(container agent true "{\"running\":{\"startedAt\":\"$now\"}}")]}}" >/dev/null
 sleep 2
-# The agent ends; its termination message becomes the run's status.result.
-reason=Completed
-[ "$code" = 0 ] || reason=Error
-kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "{\"status\":{\"containerStatuses\":[$(container agent false \
+# The agent ends; its termination message becomes the run's status.result. Then, as a kubelet does once the
+# sidecars have stopped, the pod ends too (until then the run's NetworkPolicy stays, denying everything).
+reason=Completed phase=Succeeded
+[ "$code" = 0 ] || { reason=Error; phase=Failed; }
+kubectl -n "$ns" patch pod "$pod" --subresource=status --type=merge -p "{\"status\":{\"phase\":\"$phase\",\"containerStatuses\":[$(container agent false \
   "{\"terminated\":{\"exitCode\":$code,\"reason\":\"$reason\",\"message\":\"$(json_escape "$message")\",\"startedAt\":\"$now\",\"finishedAt\":\"$now\"}}")]}}" >/dev/null
 echo "pod $ns/$pod: agent exited $code"

@@ -4,13 +4,14 @@
 //
 // Two modes:
 //   - with MODEL_URL set: a tool-calling loop against an OpenAI-compatible chat completions API (MODEL_URL,
-//     MODEL_NAME, MODEL_API_KEY); every tool of every skill is offered as a function taking `args`;
+//     MODEL_NAME, MODEL_API_KEY); every tool of every skill is offered as a function: a typed tool with its own
+//     parameters as the function schema, a free-argument tool taking `args`;
 //   - without: a fixed, read-only plan per known skill (kube-inspector, kube-operator, http-fetch, helm), so the
 //     examples run to the end without a model.
 // Node 24 runs this file as it is (type stripping); it needs nothing but Node and the client.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ExecutorError, listSkills, SkillClient, type RunResult, type Tool } from '../../../clients/typescript/src/index.ts';
+import { ExecutorError, listSkills, SkillClient, type RunResult, type Tool, type ToolInput } from '../../../clients/typescript/src/index.ts';
 
 const IPC_DIR = process.env.AGENT_IPC_DIR ?? '/ipc';
 const SKILLS_DIR = process.env.AGENT_SKILLS_DIR ?? '/skills';
@@ -44,10 +45,13 @@ async function discover(): Promise<Skill[]> {
   return skills;
 }
 
+/** What a call sends: a typed tool's input, or a free-argument tool's arguments. */
+type Call = { input: ToolInput } | { args: string[] };
+
 /** A tool call as text for the report or the model: exit code and output, or the executor's refusal. */
-async function call(skill: Skill, tool: string, args: string[]): Promise<{ ok: boolean; text: string; result?: RunResult }> {
+async function call(skill: Skill, tool: string, what: Call): Promise<{ ok: boolean; text: string; result?: RunResult }> {
   try {
-    const result = await skill.client.call(tool, args);
+    const result = 'args' in what ? await skill.client.call(tool, what.args) : await skill.client.run(tool, { input: what.input });
     const out = result.stdout + (result.stderr ? `\n[stderr]\n${result.stderr}` : '');
     return { ok: result.exitCode === 0, text: `exit ${result.exitCode}${result.truncated ? ' (output truncated)' : ''}\n${out}`, result };
   } catch (err) {
@@ -62,22 +66,22 @@ function cut(text: string, max: number): string {
 
 // ----------------------------------------------------------------------------------------------- scripted mode
 
-/** Read-only steps per known skill. Nothing here changes anything, whatever the skill would allow. */
-function plan(skill: Skill, task: string): Array<{ tool: string; args: string[] }> {
+/** Read-only steps per known skill (typed inputs). Nothing here changes anything, whatever the skill would allow. */
+function plan(skill: Skill, task: string): Array<{ tool: string; input: ToolInput }> {
   const has = (tool: string) => skill.tools.some((t) => t.name === tool);
-  const url = /https?:\/\/[^\s'"<>)]+/.exec(task)?.[0];
+  const url = /https:\/\/[^\s'"<>)]+/.exec(task)?.[0];
   const chart = /oci:\/\/[^\s'"<>)]+/.exec(task)?.[0];
   switch (skill.name) {
     case 'kube-inspector':
     case 'kube-operator':
       return [
-        ...(has('get') ? [{ tool: 'get', args: ['pods', '-o', 'wide'] }, { tool: 'get', args: ['deployments'] }] : []),
-        ...(has('events') ? [{ tool: 'events', args: ['--types', 'Warning'] }] : []),
+        ...(has('get') ? [{ tool: 'get', input: { resource: 'pods', output: 'wide' } }, { tool: 'get', input: { resource: 'deployments' } }] : []),
+        ...(has('events') ? [{ tool: 'events', input: { types: 'Warning' } }] : []),
       ];
     case 'http-fetch':
-      return url && has('fetch') ? [{ tool: 'fetch', args: ['-i', url] }] : [];
+      return url && has('fetch') ? [{ tool: 'fetch', input: { url, include: true } }] : [];
     case 'helm':
-      return chart && has('show') ? [{ tool: 'show', args: ['chart', chart] }] : [];
+      return chart && has('show') ? [{ tool: 'show', input: { what: 'chart', chart } }] : [];
     default:
       return [];
   }
@@ -93,8 +97,8 @@ async function scripted(task: string, skills: Skill[]): Promise<string> {
       continue;
     }
     for (const step of steps) {
-      const { text } = await call(skill, step.tool, step.args);
-      sections.push(`$ ${skill.name} ${step.tool} ${step.args.join(' ')}\n${cut(text.trim(), 1200)}`);
+      const { text } = await call(skill, step.tool, { input: step.input });
+      sections.push(`$ ${skill.name} ${step.tool} ${JSON.stringify(step.input)}\n${cut(text.trim(), 1200)}`);
     }
   }
   return sections.join('\n\n');
@@ -129,15 +133,16 @@ async function withModel(task: string, skills: Skill[]): Promise<string> {
   const tools = skills.filter((s) => s.enabled).flatMap((skill) => skill.tools.map((tool) => {
     const name = `${skill.name}__${tool.name}`.slice(0, 64);
     byFunction.set(name, { skill, tool });
-    return { type: 'function', function: { name, description: `${skill.name}: ${tool.description ?? tool.command.join(' ')}`,
-      parameters: { type: 'object', properties: { args: { type: 'array', items: { type: 'string' },
-        description: `Arguments appended to: ${tool.command.join(' ')}` } }, required: ['args'] } } };
+    const parameters = tool.freeArguments
+      ? { type: 'object', properties: { args: { type: 'array', items: { type: 'string' }, description: `Arguments appended to: ${tool.command.join(' ')}` } }, required: ['args'] }
+      : { ...(tool.parameters ?? { type: 'object', properties: {} }), additionalProperties: false };
+    return { type: 'function', function: { name, description: `${skill.name}: ${tool.description ?? tool.command.join(' ')}`, parameters } };
   }));
   const messages: ChatMessage[] = [
     { role: 'system', content: [
       'You are an agent running in a Kubernetes pod. You act only through the tools offered; each runs a command',
-      'in a skill sidecar with the arguments you give. Arguments refused by a tool\'s policy come back as an error:',
-      'do not try to get around them. Finish with a short answer for the person who gave you the task.',
+      'in a skill sidecar from the parameters you give. Values a tool refuses come back as an error naming the',
+      'parameter: do not try to get around them. Finish with a short answer for the person who gave you the task.',
       ...skills.filter((s) => s.instructions).map((s) => `\n--- Skill ${s.name} ---\n${s.instructions}`),
     ].join('\n') },
     { role: 'user', content: task },
@@ -152,16 +157,19 @@ async function withModel(task: string, skills: Skill[]): Promise<string> {
       if (!target) {
         content = `no such tool: ${toolCall.function.name}`;
       } else {
-        let args: unknown;
+        let parsed: unknown;
         try {
-          args = (JSON.parse(toolCall.function.arguments || '{}') as { args?: unknown }).args ?? [];
+          parsed = JSON.parse(toolCall.function.arguments || '{}');
         } catch {
-          args = undefined;
+          parsed = undefined;
         }
-        content = Array.isArray(args) && args.every((a) => typeof a === 'string')
-          ? cut((await call(target.skill, target.tool.name, args)).text, 8000)
-          : 'arguments must be {"args": ["…"]}';
-        console.log(JSON.stringify({ step, skill: target.skill.name, tool: target.tool.name, args }));
+        const object = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed as Record<string, unknown> : undefined;
+        const args = object?.args;
+        if (!object) content = 'arguments must be a JSON object';
+        else if (!target.tool.freeArguments) content = cut((await call(target.skill, target.tool.name, { input: object as ToolInput })).text, 8000);
+        else if (Array.isArray(args) && args.every((a) => typeof a === 'string')) content = cut((await call(target.skill, target.tool.name, { args })).text, 8000);
+        else content = 'arguments must be {"args": ["…"]}';
+        console.log(JSON.stringify({ step, skill: target.skill.name, tool: target.tool.name, input: object }));
       }
       messages.push({ role: 'tool', tool_call_id: toolCall.id, content });
     }
