@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExecutorError, type SkillClient } from '../../clients/typescript/src/index.ts';
+import { ExecutorError, type SkillClient, type ToolInput } from '../../clients/typescript/src/index.ts';
 import { serve, type Served } from './skillpacks-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'skillpod-attack-'));
@@ -43,9 +43,9 @@ beforeAll(async () => {
 afterAll(() => attacker?.close());
 
 /** What a hostile agent sees of a call: 'refused:<parameter>' (and why), or the tool's exit code. */
-async function attempt(client: SkillClient, tool: string, input: Record<string, unknown>, env?: Record<string, string>): Promise<{ verdict: string; why: string }> {
+async function attempt(client: SkillClient, tool: string, input: Record<string, unknown>, env?: Record<string, string | undefined>): Promise<{ verdict: string; why: string }> {
   try {
-    const r = await client.run(tool, { input, timeoutSeconds: 20, ...(env ? { env } : {}) });
+    const r = await client.run(tool, { input: input as ToolInput, timeoutSeconds: 20, ...(env ? { env: env as Record<string, string> } : {}) });
     return { verdict: `exit:${r.exitCode}`, why: r.stderr };
   } catch (err) {
     if (err instanceof ExecutorError && err.code === 'input_refused') return { verdict: `refused:${err.body?.parameter ?? ''}`, why: err.body?.message ?? '' };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CustomObjectsApi, CoreV1Api } from '@kubernetes/client-node';
-import { ExecutorError, type SkillClient } from '../../clients/typescript/src/index.ts';
+import { ExecutorError, type SkillClient, type ToolInput } from '../../clients/typescript/src/index.ts';
 import type { SkillPack } from '../../operator/src/api/index.ts';
 import { applyObjects } from '../../operator/src/install/apply.ts';
 import { grantPolicyData } from '../../operator/src/policy/configmap.ts';
@@ -161,7 +161,7 @@ type Input = Record<string, unknown>;
 /** 'refused:<parameter>' when the executor refuses the input, else the tool's exit code. */
 async function outcome(client: SkillClient, tool: string, input: Input): Promise<string | number> {
   try {
-    return (await client.run(tool, { input, timeoutSeconds: 20 })).exitCode;
+    return (await client.run(tool, { input: input as ToolInput, timeoutSeconds: 20 })).exitCode;
   } catch (err) {
     if (err instanceof ExecutorError && err.code === 'input_refused') return `refused:${err.body?.parameter ?? ''}`;
     throw err;

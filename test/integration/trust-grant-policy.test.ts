@@ -143,4 +143,25 @@ describe('the grant policy', () => {
     }
     await eventually(async () => expect(await userCan(OPERATOR_USER, 'update', { group: 'apps', resource: 'deployments/scale', namespace: ns })).toBe(false));
   });
+
+  it('narrowed in agentEgress, holds a run whose agent egress it no longer allows, naming the rule', async () => {
+    // The admission policy has the bound rendered in at install; the operator reads the ConfigMap at once, so a
+    // narrowed bound reaches runs the API server still admits until the next install.
+    await applyPack('gp-logs', { rbac: { rules: [{ apiGroups: [''], resources: ['pods/log'], verbs: ['get'] }] } });
+    const undo = await patchGrantPolicy({ agentEgressPorts: '8443' });
+    try {
+      await createRun(ns, 'egress', { skills: [{ name: 'gp-logs' }], agent: { image: 'agent:test', egress: [{ ports: [{ port: 443 }], to: [{ ipBlock: { cidr: '203.0.113.0/24' } }] }] } });
+      const held = await eventually(async () => {
+        const r = await getRun(ns, 'egress');
+        expect(condition(r, 'Ready')).toMatchObject({ status: 'False', reason: 'AgentEgressNotAllowed' });
+        return r;
+      }, 15_000);
+      expect(condition(held, 'Ready')?.message).toContain('443');
+      expect(held.status?.podName).toBeUndefined();
+    } finally {
+      await undo();
+    }
+    // The bound back as it was: the run gets its pod.
+    await podOf(ns, 'egress');
+  });
 });

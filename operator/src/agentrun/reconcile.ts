@@ -9,6 +9,7 @@ import {
 } from '../builders/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { EventRecorder } from '../events.ts';
+import { agentEgressViolations } from '../policy/agent-egress.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
 import { classifyError, isAlreadyExists, isNotFound, type Informer, type KubeHttp, type KubeObject, type Logger, type Reconciler } from '../runtime/index.ts';
 import { skillPackReadiness } from '../skillpack/readiness.ts';
@@ -47,6 +48,12 @@ export function agentRunReconciler(deps: AgentRunControllerDeps): Reconciler {
     const usable = new Map([...packs].flatMap(([n, v]) => (v.ready && v.pack ? [[n, v.pack] as const] : [])));
     const { pod, podLost } = await findPod(deps, run);
     const objects = buildRunObjects({ run, packs: usable, settings: deps.settings, snapshot: snapshotOf(pod, log), apiServer: deps.apiServer() });
+    // The admission policy refuses such a run; this holds one created before the grant policy was narrowed.
+    const egress = agentEgressViolations(run.spec.agent?.egress, deps.grantPolicy());
+    if (egress.length > 0 && !pod) {
+      objects.podProblem = { reason: 'AgentEgressNotAllowed', message: `spec.agent.egress goes beyond the grant policy's agentEgress: ${egress.join('; ')}` };
+      delete objects.pod;
+    }
     const plan = planRun({ run, packs, grants: objects.skills, podProblem: objects.podProblem, pod, podLost, now: now(), podRetention: deps.settings.podRetention });
 
     // Nothing is granted while the run waits for its packs: grants exist only with (or just before) the pod.

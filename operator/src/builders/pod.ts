@@ -77,7 +77,7 @@ const skillIpcVolume = (pack: string) => `ipc-${pack}`;
 
 export interface PodProblem {
   /** CamelCase, ready for a condition. */
-  reason: 'SkillPackMissing' | 'NoAgentImage' | 'InvalidSettings';
+  reason: 'SkillPackMissing' | 'NoAgentImage' | 'InvalidSettings' | 'AgentEgressNotAllowed';
   message: string;
 }
 

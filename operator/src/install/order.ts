@@ -40,7 +40,7 @@ export function renderedFromGrantPolicy(data: Readonly<Record<string, string>> |
   const identity = operatorIdentity(installed);
   return {
     objects: [grantableClusterRole(policy), grantableClusterRoleBinding(identity), skillPackAdmissionPolicy(data, identity.namespace),
-      operatorBoundsPolicy(data, identity.namespace, identity.serviceAccount) as KubernetesObject,
+      operatorBoundsPolicy(data, identity.namespace, identity.serviceAccount),
       ...(agentRunAdmissionObjects(data, identity.namespace) as KubernetesObject[]).filter((o) => o.kind === 'ValidatingAdmissionPolicy')],
     problems,
   };
