@@ -10,6 +10,7 @@ import { orphanSweep } from './agentrun/sweep.ts';
 import type { APIServerEndpoint } from './builders/index.ts';
 import type { Settings } from './config/settings.ts';
 import { kubeEventRecorder } from './events.ts';
+import { AgentRunMetrics } from './metrics/agentruns.ts';
 import type { GrantPolicy } from './policy/grant-policy.ts';
 import { watchGrantPolicy } from './policy/source.ts';
 import { keyOf, Manager, type KubeObject, type Logger } from './runtime/index.ts';
@@ -78,6 +79,8 @@ export function createOperator(options: OperatorOptions): Manager {
     get: (ns: string | undefined, name: string) => informers.map((i) => i.store.get(ns, name)).find((o) => o !== undefined),
   });
   const runStore = multiStore(runs);
+  // Domain metrics (runs by phase, durations, grants alive, …) from the caches and their transitions (metrics/).
+  new AgentRunMetrics({ registry: manager.metrics.registry, runs, pods, packs, leading: () => manager.isLeader, namespaceLabel: settings.metricsNamespaceLabel });
   const applier = new Applier(manager.http);
   manager.add(orphanSweep({
     http: manager.http, applier, cachedRun: (ns, name) => runStore.get(ns, name), synced: () => manager.synced,

@@ -24,6 +24,8 @@ export const settingsSchema = z.object({
   podRetention: z.enum(['keep', 'delete']).default('keep').describe('keep finished pods until the run is deleted, or delete them at once'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   serverBindAddress: bindAddress.default(':8080').describe('where /healthz, /readyz and /metrics are served'),
+  metricsNamespaceLabel: boolish.default(false)
+    .describe('adds a namespace label to the AgentRun metrics (one series per namespace with runs)'),
   leaderElect: boolish.default(false),
   leaderElectionId: z.string().default('skillpod-operator'),
   leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),

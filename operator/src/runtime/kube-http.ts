@@ -50,6 +50,12 @@ export interface KubeHttpOptions {
 export interface KubeHttpHooks {
   /** Seconds a request waited for the rate limiter (only with one), by HTTP method. */
   rateLimited?(method: string, seconds: number): void;
+  /**
+   * One request sent (each attempt: the retry after a 401 too), as client-go counts them: `code` is the HTTP status
+   * or `<error>` when no response came; `seconds` from sending to the whole response (absent for watches, whose
+   * response lasts as long as the watch).
+   */
+  requested?(request: { method: string; code: string; host: string; seconds?: number }): void;
 }
 
 export interface KubeStream {
@@ -104,16 +110,16 @@ export class KubeHttp {
     const url = this.#url(req);
     const signal = AbortSignal.any(signals);
     let auth = await this.#authentication();
-    let res = await this.#send(url, req, auth, signal);
+    const read = (r: UndiciDispatcher.ResponseData) => (r.statusCode === 401 && auth.reused ? r.body.dump().then(() => undefined) : r.body.text());
+    let { res, value: text } = await this.#attempt(url, req, auth, signal, read);
     if (res.statusCode === 401 && auth.reused) {
       // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
       // client-go's exec authenticator refreshes on a 401.
-      await res.body.dump();
       this.#forgetAuthentication(auth);
       auth = await this.#authentication();
-      res = await this.#send(url, req, auth, signal);
+      ({ res, value: text } = await this.#attempt(url, req, auth, signal, (r) => r.body.text()));
     }
-    const text = await res.body.text();
+    text ??= '';
     if (res.statusCode < 200 || res.statusCode > 299) throw new ApiException(res.statusCode, `HTTP ${res.statusCode}`, text, flatHeaders(res.headers));
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
@@ -127,6 +133,25 @@ export class KubeHttp {
       ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
       signal,
     });
+  }
+
+  /** One attempt, observed (status code and latency, the body read or dropped by `consume`) as client-go does. */
+  async #attempt<R>(url: URL, req: KubeRequest, auth: Authentication, signal: AbortSignal,
+    consume: (res: UndiciDispatcher.ResponseData) => Promise<R>): Promise<{ res: UndiciDispatcher.ResponseData; value: R }> {
+    const started = performance.now();
+    const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host, seconds: (performance.now() - started) / 1000 });
+    let res: UndiciDispatcher.ResponseData;
+    try {
+      res = await this.#send(url, req, auth, signal);
+    } catch (err) {
+      observe('<error>');
+      throw err;
+    }
+    try {
+      return { res, value: await consume(res) };
+    } finally {
+      observe(String(res.statusCode));
+    }
   }
 
   /**
@@ -144,7 +169,14 @@ export class KubeHttp {
     // Aborting drops the stream's connection (a half-read response cannot go back to the pool).
     const close = (): void => abort.abort(new Error('stream closed'));
     try {
-      const res = await this.#http.send(ctx).toPromise();
+      let res: ResponseContext;
+      try {
+        res = await this.#http.send(ctx).toPromise();
+      } catch (err) {
+        this.#hooks.requested?.({ method: req.method ?? 'GET', code: '<error>', host: this.#url(req).host });
+        throw err;
+      }
+      this.#hooks.requested?.({ method: req.method ?? 'GET', code: String(res.httpStatusCode), host: this.#url(req).host });
       connectTimeout.removeEventListener('abort', onConnectTimeout);
       if (res.httpStatusCode !== 200) {
         // The watch is retried by its informer: with credentials computed anew if these were refused.

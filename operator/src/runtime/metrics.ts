@@ -16,6 +16,8 @@ const RECONCILE_BUCKETS = [
 ];
 /** As client-go's rest_client_rate_limiter_duration_seconds (k8s.io/component-base/metrics/prometheus/restclient). */
 const RATE_LIMITER_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0];
+/** As client-go's rest_client_request_duration_seconds (the same buckets as its rate limiter's). */
+const REQUEST_BUCKETS = RATE_LIMITER_BUCKETS;
 /** prometheus.ExponentialBuckets(10e-9, 10, 12), as in controller-runtime's workqueue metrics. */
 const WORKQUEUE_BUCKETS = Array.from({ length: 12 }, (_, i) => Number((1e-8 * 10 ** i).toPrecision(1)));
 
@@ -54,6 +56,8 @@ export class Metrics {
 
   readonly informerRestarts: Counter<'informer' | 'reason'>;
   readonly rateLimiterDuration: Histogram<'verb'>;
+  readonly restRequests: Counter<'code' | 'method' | 'host'>;
+  readonly restRequestDuration: Histogram<'verb' | 'host'>;
 
   readonly #queues = new Map<string, TrackedQueue>();
   readonly #informers = new Map<string, TrackedInformer>();
@@ -215,6 +219,21 @@ export class Metrics {
       buckets: RATE_LIMITER_BUCKETS,
       registers,
     });
+    // client-go's names and labels (k8s.io/client-go/tools/metrics as component-base registers them): every request
+    // and watch by status code ("<error>" when no response came) and method; latency of requests (not watches).
+    this.restRequests = new Counter({
+      name: 'rest_client_requests_total',
+      help: 'Number of HTTP requests, partitioned by status code, method, and host.',
+      labelNames: ['code', 'method', 'host'],
+      registers,
+    });
+    this.restRequestDuration = new Histogram({
+      name: 'rest_client_request_duration_seconds',
+      help: 'Request latency in seconds. Broken down by verb, and host.',
+      labelNames: ['verb', 'host'],
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
     new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master.',
@@ -248,9 +267,18 @@ export class Metrics {
     return { restarted: (reason) => this.informerRestarts.inc({ informer: name, reason }) };
   }
 
-  /** Hooks for the API client: time spent waiting for the client-side rate limiter (`--api-qps`), by HTTP method. */
+  /**
+   * Hooks for the API client: time spent waiting for the client-side rate limiter (`--api-qps`), by HTTP method;
+   * every request's status code and latency.
+   */
   kubeHttpHooks(): KubeHttpHooks {
-    return { rateLimited: (verb, seconds) => this.rateLimiterDuration.observe({ verb }, seconds) };
+    return {
+      rateLimited: (verb, seconds) => this.rateLimiterDuration.observe({ verb }, seconds),
+      requested: ({ method, code, host, seconds }) => {
+        this.restRequests.inc({ code, method, host });
+        if (seconds !== undefined) this.restRequestDuration.observe({ verb: method, host }, seconds);
+      },
+    };
   }
 
   trackInformer(informer: TrackedInformer): void {
