@@ -46,34 +46,51 @@ export interface Served {
   stop(): void;
 }
 
+export interface ServeOptions {
+  ipcDir?: string;
+  /** What kubectl reads; by default a file that does not exist, so nothing is dialled. */
+  kubeconfig?: string;
+  /** The sidecar's own env beyond the pack's (a pack Secret, a CA bundle for a loopback listener…). */
+  env?: Record<string, string>;
+  /** The pack to serve instead of the built-in one of that name (the attack suite's "before" run). */
+  pack?: SkillPack;
+  /** Serve at the pod's paths: the executor runs in its own mount namespace where the workspace is /workspace and
+   *  the ipc folder is /ipc (bind mounts, as the pod's volumes are), so tools see the paths agents name. */
+  podPaths?: boolean;
+}
+
 /**
- * Serves a pack's tools with the real executor. `kubeconfig` is what kubectl reads (by default a file that does not
- * exist, so nothing is dialled); PATH holds kubectl and helm from make testbin and the machine's curl.
+ * Serves a pack's tools with the real executor. PATH holds kubectl and helm from make testbin and the machine's curl.
  */
-export async function serve(name: string, options: { ipcDir?: string; kubeconfig?: string; env?: Record<string, string> } = {}): Promise<Served> {
+export async function serve(name: string, options: ServeOptions = {}): Promise<Served> {
   if (!existsSync(executor)) throw new Error(`${executor} is missing: run make executor`);
   const dir = mkdtempSync(join(tmpdir(), `skillpod-${name}-`));
   const ipcDir = options.ipcDir ?? join(dir, 'ipc');
-  for (const d of [ipcDir, join(dir, 'workspace'), join(dir, 'home')]) mkdirSync(d, { recursive: true });
+  const workspace = join(dir, 'workspace');
+  for (const d of [ipcDir, workspace, join(dir, 'home')]) mkdirSync(d, { recursive: true });
   writeFileSync(join(dir, 'annotations'), '');
   const path = [dirname(helmBinary()), testCluster.info().binDir, '/usr/local/bin', '/usr/bin', '/bin'].join(':');
-  const p = pack(name);
+  const p = options.pack ?? pack(name);
   // The pack's own env as the pod builder writes it (KUBERC=off, the HELM_* folders), with /tmp made private to this
   // sidecar as the pod's /tmp is; then every executor setting, as the pod spec sets them all.
   const home = join(dir, 'home');
   const packEnv = Object.fromEntries((p.spec.env ?? []).map((e) => [e.name, (e.value ?? '').replace(/^\/tmp(?=\/|$)/, home)]));
   const settings = Object.fromEntries((JSON.parse(execFileSync(executor, ['settings'], { encoding: 'utf8' })) as string[]).map((k) => [k, '']));
-  const child: ChildProcess = spawn(executor, ['serve', '--skill', name], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: path, HOME: home, KUBECONFIG: options.kubeconfig ?? join(dir, 'no-such-kubeconfig'), ...packEnv, ...options.env,
-      ...settings,
-      SKILLPOD_TOOLS: toolsJSON(p.spec.tools), SKILLPOD_AGENT_UID: String(process.getuid?.() ?? 0),
-      SKILLPOD_IPC_DIR: ipcDir, SKILLPOD_WORKDIR: join(dir, 'workspace'), SKILLPOD_PODINFO_FILE: join(dir, 'annotations'),
-    },
-  });
+  const env = {
+    PATH: path, HOME: home, KUBECONFIG: options.kubeconfig ?? join(dir, 'no-such-kubeconfig'), ...packEnv, ...options.env,
+    ...settings,
+    SKILLPOD_TOOLS: toolsJSON(p.spec.tools), SKILLPOD_AGENT_UID: String(process.getuid?.() ?? 0),
+    SKILLPOD_IPC_DIR: options.podPaths ? '/ipc' : ipcDir, SKILLPOD_WORKDIR: options.podPaths ? '/workspace' : workspace,
+    SKILLPOD_PODINFO_FILE: join(dir, 'annotations'),
+  };
+  // /workspace and /ipc are created (empty) on this machine as mount points; the mounts stay in the namespace.
+  const child: ChildProcess = options.podPaths
+    ? spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+      'mkdir -p /workspace /ipc && mount --bind "$1" /workspace && mount --bind "$2" /ipc && exec "$3" serve --skill "$4"',
+      'sidecar', workspace, ipcDir, executor, name], { stdio: ['ignore', 'ignore', 'inherit'], env })
+    : spawn(executor, ['serve', '--skill', name], { stdio: ['ignore', 'ignore', 'inherit'], env });
   const client = new SkillClient(name, { ipcDir });
   const health = await eventually(() => client.health(), 10_000, 50);
   if (!health.ready) throw new Error(`${name}: tools do not resolve: ${JSON.stringify(health.tools)}`);
-  return { client, ipcDir, workspace: join(dir, 'workspace'), home, stop: () => { child.kill('SIGTERM'); } };
+  return { client, ipcDir, workspace, home, stop: () => { child.kill('SIGTERM'); } };
 }
