@@ -7,6 +7,9 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, clients, condition, createRun, deletePack, getRun, patchRun, podOf, setPodStatus } from '../harness/kube.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
+import { kubeEventRecorder } from '../../operator/src/events.ts';
+import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts';
+import { silentLogger } from '../../operator/src/runtime/logger.ts';
 import { scrape, value } from './metrics-support.ts';
 
 const { core } = clients();
@@ -23,17 +26,20 @@ beforeAll(async () => {
   quotaNs = await testCluster.createNamespace('metrics-quota');
   await core.createNamespacedResourceQuota({ namespace: quotaNs, body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } } });
   await eventually(async () => expect((await core.readNamespacedResourceQuota({ namespace: quotaNs, name: 'no-pods' })).status?.hard).toEqual({ pods: '0' }), 60_000);
-  operator = await startOperator(['--watch-namespaces', `${ns},${quotaNs}`]);
+  // The operator judges packs by a policy narrower than the installed one (the admission policy lets the pack in,
+  // the operator finds it outside its policy): one pack Ready=False, OutsideGrantPolicy.
+  operator = await startOperator(['--watch-namespaces', `${ns},${quotaNs}`], {
+    grantPolicy: () => ({ ...DEFAULT_GRANT_POLICY, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] }),
+  });
   await applyPack('metrics-kubectl', { rbac: READ_PODS });
   await applyPack('metrics-fetch', { egress: [{ ports: [{ protocol: 'TCP', port: 443 }] }] });
-  // Outside the default grant policy (Secrets are never grantable): Ready=False, OutsideGrantPolicy.
-  await applyPack('metrics-secrets', { rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } });
+  await applyPack('metrics-services', { rbac: { rules: [{ apiGroups: [''], resources: ['services'], verbs: ['get'] }] } });
 });
 afterAll(async () => {
   await operator?.stop();
   await testCluster.deleteNamespace(ns);
   await testCluster.deleteNamespace(quotaNs);
-  for (const p of ['metrics-kubectl', 'metrics-fetch', 'metrics-secrets']) await deletePack(p);
+  for (const p of ['metrics-kubectl', 'metrics-fetch', 'metrics-services']) await deletePack(p);
 });
 
 describe('/metrics after a handful of runs', () => {
@@ -122,5 +128,29 @@ describe('/metrics after a handful of runs', () => {
     // No run name anywhere in a label, and no namespace label by default.
     expect(samples.filter((s) => s.name.startsWith('skillpod_agentrun')).flatMap((s) => Object.keys(s.labels))).not.toContain('namespace');
     expect(text).not.toMatch(/"(ok|bad|refused)"/);
+  });
+});
+
+describe('Events', () => {
+  it('aggregate: the same event again is one Event with a count, under the operator\'s own RBAC and bounds', async () => {
+    const target = await getRun(ns, 'ok');
+    const recorder = kubeEventRecorder(operator.manager.http, silentLogger);
+    for (let i = 0; i < 5; i++) recorder.record(target, 'Warning', 'Repeated', 'the same thing again');
+    await eventually(async () => {
+      const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=ok,reason=Repeated' });
+      expect(list.items).toHaveLength(1);
+      expect(list.items[0]).toMatchObject({ count: 5, message: 'the same thing again', type: 'Warning' });
+    });
+  });
+
+  it('a run the API server keeps refusing is retried without one Event per retry', async () => {
+    const retries = async () => value((await scrape(operator.url)).samples, 'workqueue_retries_total', { controller: 'agentrun' });
+    const start = await retries();
+    await createRun(quotaNs, 'retrying', { skills: [{ name: 'metrics-fetch' }] });
+    await eventually(async () => expect(condition(await getRun(quotaNs, 'retrying'), 'Ready')?.reason).toBe('PodRefused'), 30_000);
+    // The reconcile fails and is retried with backoff (5 ms doubling): several times within seconds.
+    await eventually(async () => expect(await retries()).toBeGreaterThanOrEqual(start + 4), 30_000);
+    const list = await core.listNamespacedEvent({ namespace: quotaNs, fieldSelector: 'involvedObject.name=retrying,reason=PodRefused' });
+    expect(list.items).toHaveLength(1);
   });
 });
