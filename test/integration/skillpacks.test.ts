@@ -216,6 +216,9 @@ const refusals: Record<string, InputCase[]> = {
     { tool: 'pull', input: { chart: 'web', repo: 'https://charts.example', destination: '/workspace/../ipc/kube-inspector' }, parameter: 'destination' },
     { tool: 'pull', input: { chart: 'web', repo: 'https://charts.example', destination: '/skillpod/bin' }, parameter: 'destination' },
     { tool: 'pull', input: { chart: 'evil+plugin://x/y' }, parameter: 'chart' },
+    { tool: 'search-hub', input: { keyword: '--endpoint=https://attacker.example' }, parameter: 'keyword' },
+    { tool: 'search-hub', input: { keyword: 'nginx', endpoint: 'https://attacker.example' }, parameter: 'endpoint' },
+    { tool: 'template', input: { chart: '/workspace/chart', showOnly: ['--post-renderer=/bin/sh'] }, parameter: 'showOnly' },
   ],
   'http-fetch': [
     { tool: 'fetch', input: { url: 'https://example.com/', output: '/workspace/x' }, parameter: 'output' },
@@ -252,6 +255,7 @@ const allowed: Record<string, Array<{ tool: string; input: Input }>> = {
   helm: [
     { tool: 'template', input: { release: 'web', chart: '/workspace/no-such-chart', namespace: 'team-a', set: ['replicas=2'] } },
     { tool: 'lint', input: { chart: '/workspace/no-such-chart', strict: true } },
+    { tool: 'template', input: { chart: '/workspace/no-such-chart', showOnly: ['templates/a.yaml'], includeCrds: true, skipTests: true } },
     { tool: 'show', input: { what: 'chart', chart: 'podinfo', repo: 'https://127.0.0.1:9/podinfo' } },
   ],
   'http-fetch': [
