@@ -4,7 +4,7 @@
 #   example-agent  ghcr.io/skillpod/example-agent:v0.1.0  Node 24 (the repository's, stripped) + examples/agent and
 #                                                         clients/typescript, as examples/agent/Dockerfile has them
 #   kubectl        registry.k8s.io/kubectl:v1.36.3        the testbin's static kubectl (the server's own version)
-#   helm           alpine/helm:4.3.0                      the testbin's static helm (built from source)
+#   helm           alpine/helm:4.3.0                      the testbin's static helm (built from source) and busybox
 #   curl           curlimages/curl:8.16.0                 this machine's curl with the shared libraries it links
 # They are local stand-ins with the same commands at the same paths, not the published images: the published ones
 # are pulled from their registries in a real cluster. Output: OCI image tarballs (`ctr images import` reads them)
@@ -30,11 +30,12 @@ nodejs=$(readlink -f "$root/node_modules/.bin/node")
 testbin=$(bash "$root/test/testbin/build.sh" --path) || fail "the testbin is not built: run make testbin"
 helm_dir=$(bash "$root/test/testbin/build-helm.sh" --path) || fail "helm is not built: run make testbin"
 curl_bin=$(command -v curl) || fail "curl is missing: apt-get install curl"
+busybox_bin=$(command -v busybox) || fail "busybox is missing: apt-get install busybox (the helm stand-in's /bin/sh)"
 case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
 
 key=$( (echo "$agent_ref $kubectl_ref $helm_ref $curl_ref $arch"; cat "$here/images.sh"; \
   cd "$root" && sha256sum examples/agent/package.json examples/agent/src/agent.ts clients/typescript/package.json \
-  clients/typescript/src/index.ts "$nodejs" "$testbin/kubectl" "$helm_dir/helm" "$curl_bin") | sha256sum | cut -c1-16)
+  clients/typescript/src/index.ts "$nodejs" "$testbin/kubectl" "$helm_dir/helm" "$curl_bin" "$busybox_bin") | sha256sum | cut -c1-16)
 out="$cache_root/$key"
 if [ -f "$out/.complete" ]; then
   [ "${1:-}" = --path ] || echo "demo images: cached in $out" >&2
@@ -102,9 +103,13 @@ k=$work/kubectl
 mkdir -p "$k/bin" && cp "$testbin/kubectl" "$k/bin/kubectl"
 image kubectl "$kubectl_ref" "$k" '["/bin/kubectl"]' "[$path_env]"
 
-# helm: alpine/helm has it at /usr/bin/helm.
+# helm: alpine/helm has it at /usr/bin/helm, on Alpine's busybox: the helm pack's tools run a short sh script (a
+# private copy of /workspace paths without symlinks) with sh, cp, find, mktemp, rm, mkdir and grep.
 h=$work/helm
-mkdir -p "$h/usr/bin" "$h/tmp" && cp "$helm_dir/helm" "$h/usr/bin/helm"
+mkdir -p "$h/usr/bin" "$h/bin" "$h/tmp" && cp "$helm_dir/helm" "$h/usr/bin/helm"
+with_libs "$busybox_bin" "$h"
+cp "$busybox_bin" "$h/bin/busybox"
+for t in sh cp find mktemp rm mkdir grep; do ln -s busybox "$h/bin/$t"; done
 image helm "$helm_ref" "$h" '["/usr/bin/helm"]' "[$path_env]"
 
 # curl: curlimages/curl has it at /usr/bin/curl; here with its libraries and the machine's CA bundle.
