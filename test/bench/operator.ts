@@ -25,7 +25,7 @@ import { freePort } from '../harness/ports.ts';
 import { startWatchdog } from '../harness/processes.ts';
 import { testbinDir } from '../harness/testbin.ts';
 import {
-  FakeKubelet, KubeClient, mapLimit, ObjectWatcher, OperatorProcess, operatorToken, PodRecorder, procStats, repoRoot, retrying,
+  deniesAll, FakeKubelet, KubeClient, mapLimit, ObjectWatcher, OperatorProcess, operatorToken, PodRecorder, procStats, repoRoot, retrying,
   writeTokenKubeconfig, type ProcStats,
 } from '../harness/workload.ts';
 import type { BaselineConfig } from './baseline.ts';
@@ -104,11 +104,6 @@ interface Env {
 
 const cpuOf = (pid: number | undefined) => (pid ? procStats(pid)?.cpuSeconds ?? 0 : 0);
 
-function isDenyAll(o: { [field: string]: unknown }): boolean {
-  const spec = o.spec as { egress?: unknown[]; ingress?: unknown[] } | undefined;
-  return (spec?.egress?.length ?? 0) === 0 && (spec?.ingress?.length ?? 0) === 0;
-}
-
 async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promise<PhaseResult> {
   const { admin, proxy, plane } = env;
   const ns = `bench-${kind === 'operator' ? 'op' : 'floor'}-${runs}`;
@@ -136,7 +131,7 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
   ].map((path) => new ObjectWatcher(admin, path, (type, o, at) => {
     // A NetworkPolicy is gone as a grant when it is deleted or turned deny-all (the operator isolates a pod whose
     // sidecars still linger instead of leaving it without a policy).
-    const isolated = type === 'MODIFIED' && path.endsWith('/networkpolicies') && isDenyAll(o);
+    const isolated = type === 'MODIFIED' && path.endsWith('/networkpolicies') && deniesAll(o);
     if (type !== 'DELETED' && !isolated) return;
     const child = o.metadata.name;
     const kinds = goneKinds.get(child) ?? new Set<string>();

@@ -689,14 +689,21 @@ const GRANT_KINDS = [
 
 /**
  * Every run-scoped grant the operator made in `namespace` that still exists: ServiceAccounts, Roles, RoleBindings,
- * NetworkPolicies, and ClusterRoles and ClusterRoleBindings labelled with the namespace. `kind/name` each.
+ * NetworkPolicies that allow anything, and ClusterRoles and ClusterRoleBindings labelled with the namespace.
+ * `kind/name` each. A deny-all NetworkPolicy grants nothing: it is what confines a finished run's pod whose sidecars
+ * still linger (it goes with the pod).
  */
+export function deniesAll(o: WatchedObject): boolean {
+  const spec = o.spec as { egress?: unknown[]; ingress?: unknown[] } | undefined;
+  return (spec?.egress?.length ?? 0) === 0 && (spec?.ingress?.length ?? 0) === 0;
+}
+
 export async function grantsLeft(client: KubeClient, namespace: string): Promise<string[]> {
   const selector = 'app.kubernetes.io/managed-by=skillpod';
   const left: string[] = [];
   for (const { kind, path } of GRANT_KINDS) {
     const list = await client.get<{ items: WatchedObject[] }>(path(namespace), { labelSelector: selector });
-    left.push(...list.items.map((o) => `${kind}/${o.metadata.name}`));
+    left.push(...list.items.filter((o) => kind !== 'NetworkPolicy' || !deniesAll(o)).map((o) => `${kind}/${o.metadata.name}`));
   }
   for (const kind of ['clusterroles', 'clusterrolebindings']) {
     const list = await client.get<{ items: WatchedObject[] }>(`/apis/rbac.authorization.k8s.io/v1/${kind}`,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { loadSettings } from '../../operator/src/config/settings.ts';
 import { install, waitForCrds } from '../../operator/src/install/apply.ts';
-import { grantPolicyData, grantTuples, parseGrantPolicyData } from '../../operator/src/policy/configmap.ts';
+import { grantPolicyData, grantTuples, isSettingKey, parseGrantPolicyData, parseGrantPolicySettings } from '../../operator/src/policy/configmap.ts';
 import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts';
 import { celAllowlist } from '../../operator/src/policy/skillpack-admission.ts';
 import { testCluster } from '../harness/context.ts';
@@ -128,8 +128,12 @@ describe('chart: lint and render (no cluster)', () => {
     const objects = await render();
     const configMap = must(objects, 'ConfigMap', 'skillpod-grant-policy') as KubeObject & { data: Record<string, string> };
     const fromFile = fileObjects().find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'skillpod-grant-policy') as KubeObject & { data: Record<string, string> };
-    expect(configMap.data).toEqual(fromFile.data);
-    expect(configMap.data).toEqual(grantPolicyData(DEFAULT_GRANT_POLICY));
+    // Resource keys as the file has them; settings (upper-case keys) written from values, meaning what the file's
+    // absent keys mean: the defaults.
+    const resources = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).filter(([k]) => !isSettingKey(k)));
+    expect(resources(configMap.data)).toEqual(fromFile.data);
+    expect(resources(configMap.data)).toEqual(grantPolicyData(DEFAULT_GRANT_POLICY));
+    expect(parseGrantPolicySettings(configMap.data)).toEqual(parseGrantPolicySettings(fromFile.data));
     const parsed = parseGrantPolicyData(configMap.data);
     expect(parsed.problems).toEqual([]);
     const role = must(objects, 'ClusterRole', 'skillpod-operator-grantable') as KubeObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] };

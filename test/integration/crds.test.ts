@@ -84,8 +84,9 @@ beforeAll(async () => {
   await waitForCrds(kc, await applyCRDs());
   // This file tests the CRD schemas alone. Another file may have installed Skillpod's admission policies, whose
   // grant policy would refuse the fixtures' RBAC first; files that need them install them again.
-  await kc.makeApiClient(AdmissionregistrationV1Api)
-    .deleteValidatingAdmissionPolicyBinding({ name: 'skillpod-skillpack-grant-policy' }).catch(() => undefined);
+  for (const name of ['skillpod-skillpack-grant-policy', 'skillpod-agentrun-egress']) {
+    await kc.makeApiClient(AdmissionregistrationV1Api).deleteValidatingAdmissionPolicyBinding({ name }).catch(() => undefined);
+  }
   // The API server drops the binding from its admission cache a moment later: wait until a pack it would refuse passes.
   const custom = kc.makeApiClient(CustomObjectsApi);
   await eventually(() => custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: 'skillpacks', dryRun: 'All', body: {
@@ -93,6 +94,9 @@ beforeAll(async () => {
     spec: { ...(minimalSkillPack().spec as Record<string, unknown>), rbac: { rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }] } },
   } }));
   ns = await testCluster.createNamespace('crds');
+  // The same for the agent egress bound, which would refuse the fixture's selector and port range.
+  await eventually(() => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: 'agentruns', namespace: ns, dryRun: 'All',
+    body: { ...validAgentRun(), metadata: { name: 'crds-egress-binding-gone' } } }));
 });
 
 afterAll(async () => {

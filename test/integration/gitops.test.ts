@@ -29,7 +29,7 @@ let operator: TestOperator;
 let ns: string;
 
 async function apply(manifest: object, extra: string[] = []): Promise<string> {
-  const result = await kubectl(['apply', '--server-side', `--field-manager=${ARGOCD}`, '-o', 'yaml', '-f', '-', ...extra], stringify(manifest));
+  const result = await kubectl(['apply', '--server-side', `--field-manager=${ARGOCD}`, '-o', 'yaml', '-f', '-', ...extra], stringify(manifest, { version: '1.1' }));
   if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
   return result.stdout;
 }

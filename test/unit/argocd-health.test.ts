@@ -125,7 +125,7 @@ describe('argocd/applications', () => {
   const apps = docs.filter((d) => d.kind === 'Application');
 
   it('point at folders of this repository, with server-side apply', () => {
-    expect(apps.map((a) => a.spec.source.path).sort()).toEqual(['examples/runs', 'helm/skillpod']);
+    expect(apps.map((a) => a.spec.source.path).sort()).toEqual(['examples/runs', 'helm/skillpod', 'helm/skillpod-crds']);
     for (const app of apps) {
       expect(readdirSync(join(root, app.spec.source.path)).length).toBeGreaterThan(0);
       expect(app.spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
