@@ -64,8 +64,11 @@ describe('SkillPacks: schema and grant policy', () => {
   it('pins every config and plugin location its tool reads', () => {
     const env = (name: string) => Object.fromEntries((pack(name).spec.env ?? []).map((e) => [e.name, e.value]));
     for (const name of ['kube-inspector', 'kube-operator']) expect(env(name)).toMatchObject({ KUBERC: 'off' });
-    expect(env('helm')).toMatchObject({ HELM_PLUGINS: '/nonexistent/helm-plugins' });
-    for (const [key, value] of Object.entries(env('helm'))) if (key !== 'HELM_PLUGINS') expect(value, key).toMatch(/^\/tmp\/helm\//);
+    // Plugins and configuration: folders that do not exist (and cannot be made on a read-only root); caches: the
+    // sidecar's own /tmp. Every HELM_* location helm has is named.
+    expect(Object.keys(env('helm')).sort()).toEqual(['HELM_CACHE_HOME', 'HELM_CONFIG_HOME', 'HELM_CONTENT_CACHE', 'HELM_DATA_HOME', 'HELM_PLUGINS',
+      'HELM_REGISTRY_CONFIG', 'HELM_REPOSITORY_CACHE', 'HELM_REPOSITORY_CONFIG']);
+    for (const [key, value] of Object.entries(env('helm'))) expect(value, key).toMatch(/CACHE/.test(key) ? /^\/tmp\/helm\/cache(\/|$)/ : /^\/nonexistent\//);
     expect(pack('http-fetch').spec.tools[0]!.command.slice(0, 2)).toEqual(['curl', '--disable']); // no .curlrc
     for (const name of packNames()) expect((pack(name).spec.env ?? []).every((e) => e.valueFrom === undefined), name).toBe(true);
   });
