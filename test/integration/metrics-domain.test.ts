@@ -10,7 +10,11 @@ import { startOperator, type TestOperator } from '../harness/operator.ts';
 import { kubeEventRecorder } from '../../operator/src/events.ts';
 import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts';
 import { silentLogger } from '../../operator/src/runtime/logger.ts';
-import { scrape, value } from './metrics-support.ts';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { chartDir, helmOk } from './chart-support.ts';
+import { families, promqlMetricNames, scrape, value } from './metrics-support.ts';
 
 const { core } = clients();
 let operator: TestOperator;
@@ -28,7 +32,10 @@ beforeAll(async () => {
   await eventually(async () => expect((await core.readNamespacedResourceQuota({ namespace: quotaNs, name: 'no-pods' })).status?.hard).toEqual({ pods: '0' }), 60_000);
   // The operator judges packs by a policy narrower than the installed one (the admission policy lets the pack in,
   // the operator finds it outside its policy): one pack Ready=False, OutsideGrantPolicy.
-  operator = await startOperator(['--watch-namespaces', `${ns},${quotaNs}`], {
+  // With leader election and a (generous) client-side limit, so that leader_election_master_status and
+  // rest_client_rate_limiter_duration_seconds are there for the dashboard and rules check.
+  operator = await startOperator(['--watch-namespaces', `${ns},${quotaNs}`, '--leader-elect', 'true', '--leader-election-id', 'skillpod-metrics-test',
+    '--api-qps', '1000', '--api-burst', '1000'], {
     grantPolicy: () => ({ ...DEFAULT_GRANT_POLICY, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] }] }),
   });
   await applyPack('metrics-kubectl', { rbac: READ_PODS });
@@ -152,5 +159,39 @@ describe('Events', () => {
     await eventually(async () => expect(await retries()).toBeGreaterThanOrEqual(start + 4), 30_000);
     const list = await core.listNamespacedEvent({ namespace: quotaNs, fieldSelector: 'involvedObject.name=retrying,reason=PodRefused' });
     expect(list.items).toHaveLength(1);
+  });
+});
+
+describe('the chart\'s dashboard and alerts', () => {
+  it('name only metrics the operator exports (checked against a real scrape)', async () => {
+    // After the runs above every histogram and labelled series has samples.
+    const { text, samples } = await scrape(operator.url);
+    const exported = new Set([...families(text), ...samples.map((s) => s.name)]);
+    const rendered = await helmOk(['template', 'skillpod', chartDir, '--namespace', 'skillpod-system',
+      '--set', 'prometheusRule.enabled=true', '--set', 'grafanaDashboard.enabled=true']);
+    const objects = parseAllDocuments(rendered).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; spec?: unknown; data?: Record<string, string> });
+    const rule = objects.find((o) => o.kind === 'PrometheusRule');
+    const dashboards = objects.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === 'skillpod-dashboards');
+    const rules = (rule?.spec as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> }).groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.alert)).toEqual(expect.arrayContaining(['SkillpodNoLeader', 'SkillpodReconcileErrors', 'SkillpodWorkQueueDepthHigh',
+      'SkillpodWorkQueueLatencyHigh', 'SkillpodGrantsOutliveAgents', 'SkillpodRunsStuckPending', 'SkillpodInformerNotSynced']));
+    const queries = [
+      ...rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
+      ...Object.entries(dashboards?.data ?? {}).flatMap(([file, json]) => {
+        const dashboard = JSON.parse(json) as { panels: Array<{ title: string; targets?: Array<{ expr: string }> }>; templating: { list: Array<{ name: string; definition?: string }> } };
+        return [
+          ...dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${file} panel ${p.title}`, expr: t.expr }))),
+          ...dashboard.templating.list.filter((v) => v.definition).map((v) => ({ where: `${file} variable ${v.name}`, expr: v.definition!.replace(/^label_values\((.*),[^,]*\)$/, '$1') })),
+        ];
+      }),
+    ];
+    expect(queries.length).toBeGreaterThan(30);
+    // The same files as on disk (the ConfigMap carries the JSON unchanged).
+    expect(dashboards?.data?.['skillpod.json']).toBe((await readFile(join(chartDir, 'files/dashboards/skillpod.json'), 'utf8')).trimEnd());
+    const missing = queries.flatMap(({ where, expr }) => promqlMetricNames(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));
+    expect(missing).toEqual([]);
+    // And the check is not vacuous: every metric family of the domain shows up somewhere.
+    const named = new Set(queries.flatMap((q) => promqlMetricNames(q.expr)).map((n) => n.replace(/_(bucket|count|sum)$/, '')));
+    for (const family of [...families(text)].filter((f) => f.startsWith('skillpod_agentrun') || f === 'skillpod_skillpacks')) expect(named).toContain(family);
   });
 });

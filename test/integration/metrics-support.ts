@@ -36,3 +36,24 @@ export async function scrape(url: string, init?: RequestInit): Promise<{ text: s
   const text = await res.text();
   return { text, samples: parseMetrics(text) };
 }
+
+const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'Inf', 'NaN']);
+
+/**
+ * The metric names a PromQL expression selects: identifiers outside strings, label matchers, ranges and grouping
+ * clauses that are not functions (followed by `(`), keywords or numbers.
+ */
+export function promqlMetricNames(expr: string): string[] {
+  const e = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  const names: string[] = [];
+  for (const m of e.matchAll(/(?<![\w.$])[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
+    if (e.slice(m.index + m[0].length).trimStart().startsWith('(')) continue;
+    if (PROMQL_KEYWORDS.has(m[0])) continue;
+    names.push(m[0]);
+  }
+  return [...new Set(names)];
+}

@@ -109,6 +109,45 @@ export class AgentRunMetrics {
       },
     });
     new Gauge({
+      name: 'skillpod_agentrun_oldest_pending_seconds',
+      help: 'Age of the oldest AgentRun in phase Pending (0 when none): a run that waits for its packs, its pod or admission',
+      labelNames: [...ns],
+      registers,
+      collect() {
+        this.reset();
+        if (!leading()) return;
+        const now = Date.now();
+        if (!options.namespaceLabel) this.set(0);
+        const oldest = new Map<string, number>();
+        for (const i of runs) {
+          for (const r of i.store.list() as RunLike[]) {
+            if (r.status?.phase !== undefined && r.status.phase !== 'Pending') continue;
+            const created = time(r.metadata?.creationTimestamp);
+            if (created === undefined) continue;
+            const key = options.namespaceLabel ? (r.metadata?.namespace ?? '') : '';
+            oldest.set(key, Math.max(oldest.get(key) ?? 0, (now - created) / 1000));
+          }
+        }
+        for (const [namespace, age] of oldest) this.set(options.namespaceLabel ? { namespace } : {}, age);
+      },
+    });
+    new Gauge({
+      name: 'skillpod_agentrun_finished_unrevoked',
+      help: 'Finished AgentRuns (Succeeded or Failed) whose GrantsRevoked is not yet True: grants outliving their run',
+      labelNames: [...ns],
+      registers,
+      collect() {
+        this.reset();
+        if (!leading()) return;
+        if (!options.namespaceLabel) this.set(0);
+        for (const i of runs) {
+          for (const r of i.store.list() as RunLike[]) {
+            if (isTerminal(r.status?.phase) && cond(r, 'GrantsRevoked')?.status !== 'True') this.inc(namespaced(r, {}));
+          }
+        }
+      },
+    });
+    new Gauge({
       name: 'skillpod_agentrun_grants',
       help: 'Grants alive, by kind: serviceaccount (one per run from its pod until GrantsRevoked), role (namespaced RBAC ' +
         'of a skill in force), clusterrole (cluster-scoped RBAC), egress (a skill\'s egress in force)',
