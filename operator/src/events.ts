@@ -55,7 +55,10 @@ interface Similar {
 /** A Map used as an LRU: touched entries move to the end, the first goes when full. */
 class Lru<V> {
   readonly #map = new Map<string, V>();
-  constructor(readonly max: number) {}
+  readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
   get(key: string): V | undefined {
     const v = this.#map.get(key);
     if (v !== undefined) {
