@@ -64,6 +64,7 @@ export interface ServeOptions {
  */
 export async function serve(name: string, options: ServeOptions = {}): Promise<Served> {
   if (!existsSync(executor)) throw new Error(`${executor} is missing: run make executor`);
+  if (options.podPaths && process.getuid?.() !== 0) throw new Error('serving at the pod\'s paths needs root (unshare --mount and bind mounts on /workspace and /ipc)');
   const dir = mkdtempSync(join(tmpdir(), `skillpod-${name}-`));
   const ipcDir = options.ipcDir ?? join(dir, 'ipc');
   const workspace = join(dir, 'workspace');
