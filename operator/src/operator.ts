@@ -36,6 +36,8 @@ export function createOperator(options: OperatorOptions): Manager {
     kubeConfig: options.kubeConfig,
     logger,
     server: parseBindAddress(settings.serverBindAddress),
+    ...(settings.metricsBindAddress ? { metricsServer: { ...parseBindAddress(settings.metricsBindAddress), secure: settings.metricsSecure,
+      ...(settings.metricsCertDir ? { certDir: settings.metricsCertDir } : {}) } } : {}),
     leaderElection: settings.leaderElect
       ? { namespace: settings.operatorNamespace, name: settings.leaderElectionId, leaseDurationMs: settings.leaseDurationSeconds * 1000 }
       : false,

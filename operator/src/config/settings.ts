@@ -24,6 +24,12 @@ export const settingsSchema = z.object({
   podRetention: z.enum(['keep', 'delete']).default('keep').describe('keep finished pods until the run is deleted, or delete them at once'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   serverBindAddress: bindAddress.default(':8080').describe('where /healthz, /readyz and /metrics are served'),
+  metricsBindAddress: z.union([z.literal(''), bindAddress]).default('')
+    .describe('serve /metrics here instead of on --server-bind-address (e.g. :8443); empty: with the probes'),
+  metricsSecure: boolish.default(false)
+    .describe('/metrics over HTTPS, only for callers the API server authenticates and authorizes (get /metrics); needs --metrics-bind-address'),
+  metricsCertDir: z.string().default('')
+    .describe('tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start'),
   metricsNamespaceLabel: boolish.default(false)
     .describe('adds a namespace label to the AgentRun metrics (one series per namespace with runs)'),
   leaderElect: boolish.default(false),
@@ -46,6 +52,9 @@ export const settingsSchema = z.object({
     z.literal(''),
     z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/, 'a loopback address 127.x.y.z:PORT'),
   ]).default('').describe('testing only: pods use the host network and reach the API server at this loopback HOST:PORT'),
+}).refine((s) => !s.metricsSecure || s.metricsBindAddress !== '', {
+  path: ['metricsSecure'],
+  message: 'needs --metrics-bind-address: the probes stay plain HTTP for the kubelet, /metrics gets a port of its own',
 }).refine((s) => s.agentUid !== s.sidecarUid, {
   path: ['sidecarUid'],
   message: 'must differ from --agent-uid: the executors tell the agent apart from the sidecars by its UID',

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { realClock, type Clock } from './clock.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
@@ -8,9 +10,11 @@ import { Informer, type InformerOptions } from './informer.ts';
 import { KubeHttp } from './kube-http.ts';
 import { LeaderElector } from './leader.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import { kubeMetricsAuthorizer } from './metrics-auth.ts';
 import { Metrics } from './metrics.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { collectionPath, type KubeObject } from './resource.ts';
+import { selfSignedCertificate } from './self-signed.ts';
 import { RuntimeServer } from './server.ts';
 
 /**
@@ -39,6 +43,12 @@ export interface ManagerOptions {
   metrics?: Metrics;
   /** The /healthz, /readyz, /metrics server; false for none. */
   server?: { host?: string; port: number } | false;
+  /**
+   * /metrics on a port of its own (then not on `server`'s). `secure`: over HTTPS (tls.crt and tls.key from
+   * `certDir`, else a self-signed certificate made at start), only for callers the API server authenticates
+   * (TokenReview) and authorizes for `get` on /metrics (SubjectAccessReview), as kubebuilder's secure metrics.
+   */
+  metricsServer?: { host?: string; port: number; secure?: boolean; certDir?: string };
   /** false (the default) runs the controllers at once. */
   leaderElection?: LeaderElectionConfig | false;
   /** How long in-flight reconciles may take to finish at shutdown. Default 30 s. */
@@ -77,6 +87,8 @@ export class Manager {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly server: RuntimeServer | undefined;
+  /** The separate /metrics server (`metricsServer`), if any. */
+  readonly metricsServer: RuntimeServer | undefined;
   readonly done: Promise<ManagerExit>;
 
   readonly #opts: ManagerOptions;
@@ -110,8 +122,18 @@ export class Manager {
     // own clients from the config): in a shared bucket a renewal would queue behind a backlog of reconcile writes,
     // and one held back past the renew deadline costs leadership.
     this.#leaseHttp = limited && options.leaderElection ? client() : this.http;
+    const ms = options.metricsServer;
+    if (ms) {
+      const tls = !ms.secure ? undefined : ms.certDir
+        ? { cert: readFileSync(join(ms.certDir, 'tls.crt')), key: readFileSync(join(ms.certDir, 'tls.key')) }
+        : selfSignedCertificate([...new Set([hostname(), 'localhost', '127.0.0.1', ...(ms.host && ms.host !== '0.0.0.0' ? [ms.host] : [])])]);
+      this.metricsServer = new RuntimeServer({
+        ...(ms.host !== undefined ? { host: ms.host } : {}), port: ms.port, metrics: this.metrics, logger: this.logger, serve: { probes: false },
+        ...(tls ? { tls, authorizeMetrics: kubeMetricsAuthorizer(this.http) } : {}),
+      });
+    }
     if (options.server) {
-      this.server = new RuntimeServer({ ...options.server, metrics: this.metrics, logger: this.logger });
+      this.server = new RuntimeServer({ ...options.server, metrics: this.metrics, logger: this.logger, ...(ms ? { serve: { metrics: false } } : {}) });
       this.server.addHealthCheck('ping', () => true);
       this.server.addHealthCheck('manager', () => this.#state !== 'stopped');
     }
@@ -178,6 +200,12 @@ export class Manager {
     this.#state = 'running';
     if (this.#opts.handleSignals) this.#installSignalHandlers();
     await this.server?.listen();
+    try {
+      await this.metricsServer?.listen();
+    } catch (err) {
+      await this.server?.close();
+      throw err;
+    }
     for (const i of this.#informers) i.start();
 
     const le = this.#opts.leaderElection;
@@ -260,6 +288,7 @@ export class Manager {
     await this.#elector?.stop();
     await Promise.all(this.#informers.map((i) => i.stop()));
     await this.server?.close();
+    await this.metricsServer?.close();
     await this.http.close();
     if (this.#leaseHttp !== this.http) await this.#leaseHttp.close();
     this.#removeSignalHandlers();

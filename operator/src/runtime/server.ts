@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorSummary } from './errors.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { MetricsAuthorizer } from './metrics-auth.ts';
 import type { Metrics } from './metrics.ts';
 
 /**
@@ -11,6 +13,9 @@ import type { Metrics } from './metrics.ts';
  * - `/metrics`: Prometheus exposition.
  * Failures answer 503 with the checks listed the way kube-apiserver does (`[-]informer/pods failed: …`);
  * `?verbose` lists passing ones too.
+ *
+ * The manager may run two: probes on one port and /metrics on another, the latter over HTTPS (`tls`) and only for
+ * callers the API server authenticates and authorizes (`authorizeMetrics`: kubebuilder's secure metrics).
  */
 
 /** A check passes by returning true (or a message); it fails by returning false, a `{ ok: false }` or throwing. */
@@ -23,6 +28,12 @@ export interface RuntimeServerOptions {
   port: number;
   metrics?: Metrics;
   logger?: Logger;
+  /** Which endpoints this server answers; default both. */
+  serve?: { probes?: boolean; metrics?: boolean };
+  /** HTTPS with this key and certificate (PEM) instead of HTTP. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Asked for every /metrics request with its Authorization header; only 200 serves the metrics. */
+  authorizeMetrics?: MetricsAuthorizer;
 }
 
 export class RuntimeServer {
@@ -32,13 +43,21 @@ export class RuntimeServer {
   readonly #log: Logger;
   readonly #health = new Map<string, Check>();
   readonly #ready = new Map<string, Check>();
+  readonly #probes: boolean;
+  readonly #serveMetrics: boolean;
+  readonly #tls: RuntimeServerOptions['tls'];
+  readonly #authorizeMetrics: MetricsAuthorizer | undefined;
   #server: Server | undefined;
 
   constructor(options: RuntimeServerOptions) {
     this.#host = options.host ?? '0.0.0.0';
     this.#port = options.port;
     this.#metrics = options.metrics;
-    this.#log = (options.logger ?? silentLogger).child({ component: 'server' });
+    this.#log = (options.logger ?? silentLogger).child({ component: options.serve?.probes === false ? 'metrics-server' : 'server' });
+    this.#probes = options.serve?.probes ?? true;
+    this.#serveMetrics = options.serve?.metrics ?? true;
+    this.#tls = options.tls;
+    this.#authorizeMetrics = options.authorizeMetrics;
   }
 
   addHealthCheck(name: string, check: Check): void {
@@ -51,13 +70,14 @@ export class RuntimeServer {
 
   /** Starts listening; resolves with the bound address (useful with port 0). */
   async listen(): Promise<AddressInfo> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.#handle(req, res).catch((err: unknown) => {
         this.#log.error({ error: errorSummary(err), url: req.url }, 'request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       });
-    });
+    };
+    const server: Server = this.#tls ? createTlsServer({ key: this.#tls.key, cert: this.#tls.cert, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
     // Probes and scrapes are short; idle keep-alive sockets must not hold up shutdown.
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
@@ -69,7 +89,10 @@ export class RuntimeServer {
     });
     this.#server = server;
     const address = server.address() as AddressInfo;
-    this.#log.info({ address: address.address, port: address.port }, 'serving /healthz, /readyz, /metrics');
+    const what = [...(this.#probes ? ['/healthz', '/readyz'] : []), ...(this.#serveMetrics ? ['/metrics'] : [])].join(', ').replace(/, ([^,]*)$/, ' and $1');
+    const how = this.#tls ? ` over HTTPS${this.#authorizeMetrics ? ' (TokenReview and SubjectAccessReview)' : ''}` : '';
+    // The message of the probe server is the one tests and tools look for; unchanged.
+    this.#log.info({ address: address.address, port: address.port }, this.#probes && this.#serveMetrics && !this.#tls ? 'serving /healthz, /readyz, /metrics' : `serving ${what}${how}`);
     return address;
   }
 
@@ -93,16 +116,26 @@ export class RuntimeServer {
       return;
     }
     const verbose = url.searchParams.has('verbose');
-    switch (url.pathname) {
+    switch (this.#probes || url.pathname === '/metrics' ? url.pathname : '') {
       case '/healthz':
       case '/livez':
         return send(res, await runChecks('healthz', this.#health, verbose));
       case '/readyz':
         return send(res, await runChecks('readyz', this.#ready, verbose));
       case '/metrics': {
-        if (!this.#metrics) {
+        if (!this.#metrics || !this.#serveMetrics) {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('no metrics\n');
           return;
+        }
+        if (this.#authorizeMetrics) {
+          const access = await this.#authorizeMetrics(req.headers.authorization);
+          if (access.status !== 200) {
+            this.#log.debug({ status: access.status, user: access.user, reason: access.reason }, '/metrics refused');
+            const text = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }[access.status];
+            res.writeHead(access.status, { 'content-type': 'text/plain', ...(access.status === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
+              .end(`${text}${access.reason ? `: ${access.reason}` : ''}\n`);
+            return;
+          }
         }
         const text = await this.#metrics.text();
         res.writeHead(200, { 'content-type': this.#metrics.contentType }).end(req.method === 'HEAD' ? undefined : text);
