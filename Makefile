@@ -37,10 +37,12 @@ check-node:
 build: check-node
 	$(NODEJS) node_modules/typescript/bin/tsc -p tsconfig.build.json
 
-## The test control plane: etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet built from source.
+## The test control plane: etcd, kube-apiserver, kube-controller-manager, kubectl, kubelet built from source; helm
+## and promtool (the chart's PrometheusRule is checked with it).
 testbin:
 	@bash test/testbin/build.sh >/dev/null
 	@bash test/testbin/build-helm.sh >/dev/null
+	@bash test/testbin/build-promtool.sh >/dev/null
 
 ## Images for the real test node (OCI tarballs, cached by content hash), and those `make demo` runs.
 node: testbin executor
