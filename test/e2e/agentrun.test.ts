@@ -82,13 +82,19 @@ beforeAll(async () => {
   ]);
   // Not `restricted`: Pod Security refuses the host network, which this node needs (docs/testing.md).
   ns = await testCluster.createNamespace('e2e', { [TEST_NODE_LABEL]: 'true' });
-  const denied = { deniedFlags: ['--kubeconfig', '--server', '--token', '--as', '--as-group', '-s'] };
+  // A typed tool (the default grant policy refuses free arguments beside RBAC): the agent names a kind and a format.
   await applyPack(KUBECTL, {
     image: images.kubectl,
-    tools: [{ name: 'get', description: 'kubectl get', command: ['kubectl', 'get'], timeoutSeconds: 30, argPolicy: denied }],
+    tools: [{
+      name: 'get', description: 'kubectl get', command: ['kubectl', 'get'], timeoutSeconds: 30,
+      parameters: { type: 'object', properties: { resource: { type: 'string', enum: ['pods', 'secrets'] }, output: { type: 'string', enum: ['name'] } }, required: ['resource'] },
+      args: [['{resource}'], ['--output', '{output}']],
+    }],
+    env: [{ name: 'KUBERC', value: 'off' }],
     rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] },
   });
-  await applyPack(SHELL, { image: images.shell, tools: [{ name: 'echo', command: ['echo'] }] });
+  // Free arguments, in a pack that holds no token and no Secret.
+  await applyPack(SHELL, { image: images.shell, tools: [{ name: 'echo', command: ['echo'], freeArguments: true }] });
   // An image that is not on the node: the pull goes to the refusing loopback proxy and fails at once.
   await applyPack(BROKEN, { image: 'skillpod.local/not-imported:v0', tools: [{ name: 'echo', command: ['echo'] }] });
   // A tool that does not exist in its image: the executor's startup probe never passes.
@@ -106,9 +112,13 @@ afterAll(async () => {
 describe.concurrent('an AgentRun on a real node', () => {
   it('calls its kubectl skill over /ipc under its own RBAC, reports through status.result, holds no token, and loses its grants when the agent exits', async () => {
     const task = [
-      'pods=$(skillpod-exec call e2e-kubectl get pods -o name 2>&1); echo "pods_rc=$?" >> /tmp/r; echo "pods=$(echo $pods | tr "\\n" " ")" >> /tmp/r',
-      'out=$(skillpod-exec call e2e-kubectl get secrets -o name 2>&1); echo "secrets_rc=$?" >> /tmp/r; echo "secrets=$(echo $out | tr "\\n" " " | cut -c1-300)" >> /tmp/r',
-      'out=$(skillpod-exec call e2e-kubectl get pods --server=https://127.0.0.1:1 2>&1); echo "flag_rc=$?" >> /tmp/r; echo "flag=$(echo $out | cut -c1-200)" >> /tmp/r',
+      `pods=$(skillpod-exec call e2e-kubectl get --input '{"resource":"pods","output":"name"}' 2>&1); echo "pods_rc=$?" >> /tmp/r; echo "pods=$(echo $pods | tr "\\n" " ")" >> /tmp/r`,
+      `out=$(skillpod-exec call e2e-kubectl get --input '{"resource":"secrets","output":"name"}' 2>&1); echo "secrets_rc=$?" >> /tmp/r; echo "secrets=$(echo $out | tr "\\n" " " | cut -c1-300)" >> /tmp/r`,
+      `out=$(skillpod-exec call e2e-kubectl get --input '{"resource":"pods","server":"https://127.0.0.1:1"}' 2>&1); echo "flag_rc=$?" >> /tmp/r; echo "flag=$(echo $out | cut -c1-200)" >> /tmp/r`,
+      // The kuberc token theft: a kuberc in /workspace that would point kubectl at the agent's own listener.
+      'printf "apiVersion: kubectl.config.k8s.io/v1beta1\\nkind: Preference\\n" > /workspace/kuberc',
+      `out=$(skillpod-exec call e2e-kubectl get --input '{"resource":"--kuberc=/workspace/kuberc"}' 2>&1); echo "kuberc_rc=$?" >> /tmp/r; echo "kuberc=$(echo $out | cut -c1-200)" >> /tmp/r`,
+      `out=$(skillpod-exec call e2e-kubectl get pods --kuberc=/workspace/kuberc 2>&1); echo "free_rc=$?" >> /tmp/r; echo "free=$(echo $out | cut -c1-200)" >> /tmp/r`,
       'echo "tools=$(skillpod-exec list | tr "\\n" " " | cut -c1-200)" >> /tmp/r',
       'echo "secrets_dir=$(ls /var/run/secrets 2>&1 | cut -c1-100)" >> /tmp/r',
       'echo "token_files=$(find / -name token -not -path "/proc/*" -not -path "/sys/*" 2>/dev/null | tr "\\n" " ")" >> /tmp/r',
@@ -131,9 +141,13 @@ describe.concurrent('an AgentRun on a real node', () => {
     expect(result.secrets_rc).not.toBe('0');
     expect(result.secrets).toMatch(/forbidden/i);
     expect(result.secrets).toContain(`system:serviceaccount:${ns}:${run.status?.serviceAccountName}`);
-    // A flag the tool's argument policy denies never reaches kubectl.
+    // A parameter the tool does not have, a value that would be a flag, free arguments: refused, naming why.
     expect(result.flag_rc).not.toBe('0');
-    expect(result.flag).toMatch(/--server/);
+    expect(result.flag).toMatch(/input_refused.*server/);
+    expect(result.kuberc_rc).not.toBe('0');
+    expect(result.kuberc).toMatch(/input_refused.*resource/);
+    expect(result.free_rc).not.toBe('0');
+    expect(result.free).toMatch(/args_not_accepted/);
     expect(result.tools).toContain('get');
     // The agent has no Kubernetes token on disk, at any path, and runs as the agent UID.
     expect(result.secrets_dir).toMatch(/No such file or directory/);

@@ -62,7 +62,7 @@ async function render(port: number): Promise<string> {
     }
     return d;
   });
-  return kept.map((d) => stringify(d)).join('---\n');
+  return kept.map((d) => stringify(d, { version: '1.1' })).join('---\n');
 }
 
 beforeAll(async () => {

@@ -40,7 +40,7 @@ describe('AgentRunMetrics', () => {
     const runs = fakeInformer();
     new AgentRunMetrics({ registry, runs: [runs], pods: [fakeInformer([pod])], packs: fakeInformer(), now: () => now });
     const ended = run({ phase: 'Succeeded', podName: 'p', completionTime: '2026-01-01T00:01:02Z', conditions: [] });
-    runs.emit({ type: 'updated', old: ended, object: run({ ...ended.status as object, conditions: [revoked] }) });
+    runs.emit({ type: 'updated', old: ended, object: run({ ...(ended as { status?: object }).status, conditions: [revoked] }) });
     expect(await sample(registry, 'skillpod_agentrun_grants_revocation_seconds', 'skillpod_agentrun_grants_revocation_seconds_sum')).toEqual([{ labels: {}, value: 3 }]);
   });
 
