@@ -74,13 +74,23 @@ beforeAll(async () => {
   await core.patchNamespace({ name: NAMESPACE, body: [{ op: 'add', path: '/metadata/labels', value: {
     'kubernetes.io/metadata.name': NAMESPACE, 'pod-security.kubernetes.io/enforce': 'privileged' } }] });
   rendered = await render(await freePort());
-  const applied = await kubectl(['--kubeconfig', testCluster.info().kubeconfig, 'apply', '--server-side', '--force-conflicts',
-    '--field-manager', 'e2e-chart', '-f', '-'], rendered);
+  // As Helm does: the CRDs first, established, then the rest (the SkillPacks need their kind served).
+  const apply = (manifests: string) => kubectl(['--kubeconfig', testCluster.info().kubeconfig, 'apply', '--server-side', '--force-conflicts',
+    '--field-manager', 'e2e-chart', '-f', '-'], manifests);
+  const documents = rendered.split('---\n');
+  const crds = documents.filter((d) => /^kind: CustomResourceDefinition$/m.test(d));
+  const crdsApplied = await apply(crds.join('---\n'));
+  if (crdsApplied.code !== 0) throw new Error(`kubectl apply of the chart's CRDs failed:\n${crdsApplied.stderr}`);
+  await kubectl(['--kubeconfig', testCluster.info().kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/agentruns.skillpod.io', 'crd/skillpacks.skillpod.io']);
+  const applied = await apply(documents.filter((d) => !crds.includes(d)).join('---\n'));
   if (applied.code !== 0) throw new Error(`kubectl apply of the rendered chart failed:\n${applied.stderr}`);
   ns = await testCluster.createNamespace('e2e-image', { [TEST_NODE_LABEL]: 'true' });
   await applyPack(PACK, {
     image: images.kubectl,
-    tools: [{ name: 'get', command: ['kubectl', 'get'], argPolicy: { deniedFlags: ['--kubeconfig', '--server', '--token', '--as'] } }],
+    tools: [{ name: 'get', command: ['kubectl', 'get'],
+      parameters: { type: 'object', properties: { resource: { type: 'string', enum: ['pods'] }, output: { type: 'string', enum: ['name'] } }, required: ['resource'] },
+      args: [['{resource}'], ['--output', '{output}']] }],
+    env: [{ name: 'KUBERC', value: 'off' }],
     rbac: { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] }] },
   });
 }, 180_000);
@@ -108,7 +118,7 @@ describe('the operator from its image, installed from the chart', () => {
     expect(pod?.spec?.serviceAccountName).toBe('skillpod-operator');
     expect(pod?.status?.containerStatuses?.[0]?.ready).toBe(true);
 
-    await createRun(ns, 'from-image', { task: 'skillpod-exec call e2e-image-kubectl get pods -o name > /dev/termination-log', agent: {}, skills: [{ name: PACK }] });
+    await createRun(ns, 'from-image', { task: `skillpod-exec call e2e-image-kubectl get --input '{"resource":"pods","output":"name"}' > /dev/termination-log`, agent: {}, skills: [{ name: PACK }] });
     const run = await eventually(async () => {
       const r = await getRun(ns, 'from-image');
       if (r.status?.phase !== 'Succeeded' && r.status?.phase !== 'Failed') throw new Error(`from-image is ${r.status?.phase}`);

@@ -99,8 +99,15 @@ spec:
   tools:
     - name: get
       command: [kubectl, get]
-      argPolicy:
-        deniedFlags: [--kubeconfig, --server, --token, --as, --as-group]
+      parameters:
+        type: object
+        properties:
+          resource: {type: string, enum: [pods]}
+          output: {type: string, enum: [name, wide]}
+        required: [resource]
+      args: [["{resource}"], ["--output", "{output}"]]
+  env:
+    - {name: KUBERC, value: "off"}
   rbac:
     rules:
       - apiGroups: [""]
@@ -114,7 +121,8 @@ metadata:
   namespace: default
 spec:
   # The test agent runs its task as a shell script.
-  task: skillpod-exec call node-kubectl get pods -o name > /dev/termination-log
+  task: >-
+    skillpod-exec call node-kubectl get --input '{"resource":"pods","output":"name"}' > /dev/termination-log
   skills:
     - name: node-kubectl
 `;
