@@ -95,10 +95,12 @@ if (existsSync(goFile)) {
 }
 
 // The static checks (typecheck, lint, go vet) have no tests to count: `make test` leaves a marker when one fails.
+// Steps outside the suites (`.ci/run` runs `make demo`) leave `<name>.passed` or `<name>.failed`: one check each.
 for (const marker of (existsSync(dir) ? readdirSync(dir) : []).filter((name) => name.endsWith('.failed')).sort()) {
   failed += 1;
   problems.push(`FAIL ${marker.slice(0, -'.failed'.length)} (see its output above)`);
 }
+passed += (existsSync(dir) ? readdirSync(dir) : []).filter((name) => name.endsWith('.passed')).length;
 
 for (const problem of problems) console.log(problem);
 console.log(`${passed} passed, ${failed} failed`);

@@ -67,6 +67,10 @@ describe('the CI summary line', () => {
       ['FAIL go exec TestB', 'go: package exec failed', '2 passed, 2 failed']],
     ['a failed static check counts once, named', { vitest: green, e2e: green, go: goPass, markers: ['lint.failed', 'typecheck.failed'] }, 1,
       ['FAIL lint (see its output above)', 'FAIL typecheck (see its output above)', '3 passed, 2 failed']],
+    ['a step outside the suites counts once, passed or failed', { vitest: green, e2e: green, go: goPass, markers: ['make-demo.passed'] }, 0,
+      ['4 passed, 0 failed']],
+    ['a failed step outside the suites is named', { vitest: green, e2e: green, go: goPass, markers: ['make-demo.failed'] }, 1,
+      ['FAIL make-demo (see its output above)', '3 passed, 1 failed']],
     ['a Go run with no test counts as failed', { vitest: green, e2e: green, go: [] }, 1, ['go: no test ran', '2 passed, 1 failed']],
   ])('%s', (_name, files, code, lines) => {
     const result = summarize(files);
