@@ -165,6 +165,33 @@ describe.concurrent('an AgentRun on a real node', () => {
     expect(created.metadata.uid).toBeDefined();
   });
 
+  it('serves its skills over MCP to the agent: skillpod-exec mcp lists the kubectl tool and calls it; the result envelope reaches status', async () => {
+    // A harness speaking MCP over stdio, as Claude Code or any MCP client would (docs/agents.md): initialize, list the
+    // tools, call one, then report with the termination-message envelope (result and usage).
+    const requests = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e', version: '0' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: `${KUBECTL}__get`, arguments: { resource: 'pods', output: 'name' } } },
+    ].map((r) => JSON.stringify(r)).join('\n');
+    const task = [
+      `cat > /tmp/requests <<'EOF'\n${requests}\nEOF`,
+      '(cat /tmp/requests; sleep 5) | skillpod-exec mcp > /tmp/answers 2>/tmp/mcp.err',
+      `listed=$(grep -c '"name":"${KUBECTL}__get"' /tmp/answers)`,
+      'pod=$(grep -o "pod/over-mcp-[a-z0-9]*" /tmp/answers | head -n 1)',
+      'printf \'{"skillpod":"v1","result":"listed=%s %s","usage":{"inputTokens":12,"outputTokens":3,"model":"scripted"}}\' "$listed" "$pod" > /dev/termination-log',
+    ].join('\n');
+    await createRun(ns, 'over-mcp', { task, agent: {}, skills: [{ name: KUBECTL }] });
+    const pod = await podOf(ns, 'over-mcp');
+    const run = await finished('over-mcp');
+    expect(run.status?.phase, JSON.stringify(run.status)).toBe('Succeeded');
+    expect(run.status?.result).toBe(`listed=1 pod/${pod.metadata!.name}`);
+    expect(run.status?.usage).toEqual({ inputTokens: 12, outputTokens: 3, model: 'scripted' });
+    // The call went through the executor like any other: its audit line names the tool and the typed input.
+    const log = await logsOf(pod, `skill-${KUBECTL}`);
+    expect(log).toMatch(/"tool":"get".*"input":\{"output":"name","resource":"pods"\}/);
+  });
+
   it('refuses a skill switched off once the downward API file shows it', async () => {
     // The agent calls the shell skill every second, prints each outcome to its log, and stops at the first
     // refusal by the executor's gate.
