@@ -1,6 +1,7 @@
 // What a run's pod says about the run, as a pure function of the pod (the Argo CD health-function style):
 // whether the agent has ended and how, which skill sidecars are ready, and whether a sidecar can never start.
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { SucceededReason } from '../api/index.ts';
+import type { ContainerStatusView, PodView } from './views.ts';
 
 export const AGENT_CONTAINER = 'agent';
 export const SKILL_CONTAINER_PREFIX = 'skill-';
@@ -32,7 +33,7 @@ const STUCK_REASONS = new Set(['ErrImagePull', 'ImagePullBackOff', 'InvalidImage
  */
 export const SIDECAR_RESTART_LIMIT = 1;
 
-function stuck(status: V1ContainerStatus): string | undefined {
+function stuck(status: ContainerStatusView): string | undefined {
   const waiting = status.state?.waiting;
   if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) return `${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`;
   if ((status.restartCount ?? 0) >= SIDECAR_RESTART_LIMIT) {
@@ -43,7 +44,7 @@ function stuck(status: V1ContainerStatus): string | undefined {
   return undefined;
 }
 
-export function observePod(pod: V1Pod): PodObservation {
+export function observePod(pod: PodView): PodObservation {
   const skillsReady = new Map<string, boolean>();
   for (const status of pod.status?.initContainerStatuses ?? []) {
     if (!status.name.startsWith(SKILL_CONTAINER_PREFIX)) continue;
@@ -55,17 +56,17 @@ export function observePod(pod: V1Pod): PodObservation {
   return { outcome: outcome(pod, agent, agentStarted), skillsReady, agentStarted, agentEnded: Boolean(agent?.state?.terminated), podEnded };
 }
 
-function outcome(pod: V1Pod, agent: V1ContainerStatus | undefined, agentStarted: boolean): PodOutcome {
+function outcome(pod: PodView, agent: ContainerStatusView | undefined, agentStarted: boolean): PodOutcome {
   const terminated = agent?.state?.terminated;
   if (terminated) {
     const result = terminated.message ?? '';
     if (terminated.exitCode === 0) return { kind: 'succeeded', result };
     const why = terminated.reason && terminated.reason !== 'Error' ? ` (${terminated.reason})` : '';
-    return { kind: 'failed', reason: 'AgentFailed', message: `the agent exited with code ${terminated.exitCode}${why}`, result };
+    return { kind: 'failed', reason: SucceededReason.AgentFailed, message: `the agent exited with code ${terminated.exitCode}${why}`, result };
   }
   const phase = pod.status?.phase;
   if (phase === 'Failed') {
-    const reason = pod.status?.reason === 'DeadlineExceeded' ? 'Timeout' : 'PodFailed';
+    const reason = pod.status?.reason === 'DeadlineExceeded' ? SucceededReason.Timeout : SucceededReason.PodFailed;
     return { kind: 'failed', reason, message: pod.status?.message ?? `the pod failed${pod.status?.reason ? `: ${pod.status.reason}` : ''}`, result: '' };
   }
   if (phase === 'Succeeded') {
@@ -78,13 +79,13 @@ function outcome(pod: V1Pod, agent: V1ContainerStatus | undefined, agentStarted:
       if (!problem) continue;
       if (status.name.startsWith(SKILL_CONTAINER_PREFIX)) {
         const pack = status.name.slice(SKILL_CONTAINER_PREFIX.length);
-        return { kind: 'failed', reason: 'SkillNotReady', message: `skill ${pack} cannot start: ${problem}`, result: '' };
+        return { kind: 'failed', reason: SucceededReason.SkillNotReady, message: `skill ${pack} cannot start: ${problem}`, result: '' };
       }
-      return { kind: 'failed', reason: 'InitFailed', message: `init container ${status.name} cannot start: ${problem}`, result: '' };
+      return { kind: 'failed', reason: SucceededReason.InitFailed, message: `init container ${status.name} cannot start: ${problem}`, result: '' };
     }
     const waiting = agent?.state?.waiting;
     if (waiting?.reason && STUCK_REASONS.has(waiting.reason) && waiting.reason !== 'CrashLoopBackOff') {
-      return { kind: 'failed', reason: 'AgentNotStarted', message: `the agent cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`, result: '' };
+      return { kind: 'failed', reason: SucceededReason.AgentNotStarted, message: `the agent cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`, result: '' };
     }
   }
   return { kind: 'running' };

@@ -2,28 +2,24 @@
 // run ends"), so a run whose agent has ended, that is being deleted, or whose skill was switched off goes ahead of
 // runs waiting for their pods: under a burst of creations the queue would otherwise hold those grants alive for as
 // long as the burst takes to drain. Pure functions of the informer event.
-import type { V1Pod } from '@kubernetes/client-node';
-import type { InformerEvent, KubeObject } from '../runtime/index.ts';
+import { RunCondition } from '../api/index.ts';
+import type { InformerEvent } from '../runtime/index.ts';
+import { isEnded } from './decide/outcome.ts';
 import { observePod } from './pod-observation.ts';
+import type { CachedRun, PodView } from './views.ts';
 
 /** The queue priority of a reconcile that revokes something; everything else runs at 0. */
 export const REVOKE_PRIORITY = 1;
 
-interface RunShape extends KubeObject {
-  spec?: { skills?: Array<{ name?: string; enabled?: boolean }> };
-  status?: { phase?: string; conditions?: Array<{ type?: string; status?: string }> };
-}
-
-const ended = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
-const enabledSkills = (run: RunShape | undefined) =>
-  new Set((run?.spec?.skills ?? []).filter((s) => s.enabled !== false).map((s) => s.name));
+const enabledSkills = (run: CachedRun | undefined) =>
+  new Set((run?.run?.spec.skills ?? []).filter((s) => s.enabled).map((s) => s.name));
 
 /** An AgentRun event: deleted or being deleted, ended with grants still there, or a skill switched off. */
-export function runEventPriority(event: InformerEvent<KubeObject>): number {
-  const run = event.object as RunShape;
-  if (event.type === 'deleted' || run.metadata?.deletionTimestamp) return REVOKE_PRIORITY;
-  const revoked = run.status?.conditions?.some((c) => c.type === 'GrantsRevoked' && c.status === 'True');
-  if (ended(run.status?.phase) && !revoked) return REVOKE_PRIORITY;
+export function runEventPriority(event: InformerEvent<CachedRun>): number {
+  const run = event.object;
+  if (event.type === 'deleted' || run.metadata.deletionTimestamp) return REVOKE_PRIORITY;
+  const revoked = run.status?.conditions?.some((c) => c.type === RunCondition.GrantsRevoked && c.status === 'True');
+  if (isEnded(run.status?.phase) && !revoked) return REVOKE_PRIORITY;
   if (event.type === 'updated' && event.old) {
     const now = enabledSkills(run);
     if ([...enabledSkills(event.old)].some((name) => !now.has(name))) return REVOKE_PRIORITY;
@@ -32,7 +28,7 @@ export function runEventPriority(event: InformerEvent<KubeObject>): number {
 }
 
 /** A run's pod event: the pod is gone, or says the agent has ended (or never will start). */
-export function podEventPriority(event: InformerEvent<KubeObject>): number {
+export function podEventPriority(event: InformerEvent<PodView>): number {
   if (event.type === 'deleted') return REVOKE_PRIORITY;
-  return observePod(event.object as V1Pod).outcome.kind === 'running' ? 0 : REVOKE_PRIORITY;
+  return observePod(event.object).outcome.kind === 'running' ? 0 : REVOKE_PRIORITY;
 }

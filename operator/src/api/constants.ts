@@ -39,12 +39,14 @@ export const LABEL_RUN_NAMESPACE = 'skillpod.io/run-namespace';
 /** Pod annotation read by the executors' switch-off gate (contract, design.md section 4). */
 export const ANNOTATION_DISABLED_SKILLS = 'skillpod.io/disabled-skills';
 
+/**
+ * The finalizer on runs that may hold cluster-scoped grants (ClusterRole, ClusterRoleBinding: no owner reference can
+ * collect them): set before they are made, released after they are gone.
+ */
+export const FINALIZER_CLUSTER_GRANTS = 'skillpod.io/cluster-grants';
+
 /** Keys under this prefix belong to the operator; users cannot set them through podLabels/podAnnotations. */
 export const RESERVED_KEY_PREFIX = 'skillpod.io/';
-
-/** Condition types. `Succeeded` is terminal on AgentRuns: True on success, False with a reason on failure. */
-export const CONDITION_READY = 'Ready';
-export const CONDITION_SUCCEEDED = 'Succeeded';
 
 /**
  * Limits shared by the schemas and the code that fills them. The operator truncates `status.result` to

@@ -1,5 +1,5 @@
-// What each skill of a run holds: its RBAC rules and egress, given the spec (enabled or not), the SkillPacks as
-// they are now, and, once the pod exists, the snapshot of what the packs granted when it was created.
+// The grant snapshot's format and what a pack would grant unbounded. What each skill of a run holds now is a
+// decision, made in one place: agentrun/decide/holdings.ts.
 //
 // The snapshot lives on the pod, as JSON in the annotation `skillpod.io/grants`:
 //   {"version":1,"packs":{"<pack>":{"rules":[…],"clusterRules":[…],"egress":[…]}}}
@@ -15,8 +15,8 @@ import {
   type RBACState,
   type SkillPack,
 } from '../api/index.ts';
-import { intersectEgress, normalizeEgress } from './egress.ts';
-import { canonicalRules, intersectRules } from './rules.ts';
+import { normalizeEgress } from './egress.ts';
+import { canonicalRules } from './rules.ts';
 
 export interface PackGrant {
   rules?: V1PolicyRule[];
@@ -124,43 +124,4 @@ export const EMPTY_SNAPSHOT: GrantSnapshot = Object.freeze({ version: 1, packs: 
 /** Names of the run's skills, sorted. */
 export function skillNames(run: Pick<AgentRun, 'spec'>): string[] {
   return [...new Set((run.spec.skills ?? []).map((s) => s.name))].sort();
-}
-
-/**
- * What every skill of the run holds now, sorted by name. `snapshot` is undefined before the pod exists (skills and
- * packs may change freely then) and the pod's parsed snapshot afterwards.
- */
-export function skillGrants(run: Pick<AgentRun, 'spec'>, packs: PackMap, snapshot?: GrantSnapshot): SkillGrant[] {
-  const bySkill = new Map((run.spec.skills ?? []).map((s) => [s.name, s.enabled !== false]));
-  return skillNames(run).map((name) => {
-    const enabled = bySkill.get(name) ?? true;
-    const pack = packs.get(name);
-    const held = snapshot?.packs[name];
-    const inPod = snapshot === undefined || held !== undefined;
-    const granted = enabled && pack !== undefined && inPod;
-    const declares =
-      (pack !== undefined && packHasRBAC(pack)) || (held?.rules?.length ?? 0) > 0 || (held?.clusterRules?.length ?? 0) > 0;
-    let rules: V1PolicyRule[] = [];
-    let clusterRules: V1PolicyRule[] = [];
-    let egress: V1NetworkPolicyEgressRule[] = [];
-    if (granted) {
-      const now = packGrant(pack);
-      rules = held ? intersectRules(now.rules ?? [], held.rules ?? []) : (now.rules ?? []);
-      clusterRules = held ? intersectRules(now.clusterRules ?? [], held.clusterRules ?? []) : (now.clusterRules ?? []);
-      egress = held ? intersectEgress(now.egress ?? [], held.egress ?? []) : (now.egress ?? []);
-    }
-    const rbac: RBACState = !declares ? 'None' : rules.length + clusterRules.length > 0 ? 'Granted' : 'Revoked';
-    return { name, enabled, available: pack !== undefined, inPod, granted, rbac, rules, clusterRules, egress };
-  });
-}
-
-/**
- * The value of the pod's `skillpod.io/disabled-skills` annotation: the skills of the pod whose gate is closed
- * (switched off, or pack missing or not Ready), sorted, comma-separated; '' when every gate is open.
- */
-export function disabledSkills(grants: readonly SkillGrant[]): string {
-  return grants
-    .filter((g) => g.inPod && !g.granted)
-    .map((g) => g.name)
-    .join(',');
 }

@@ -9,18 +9,16 @@
 // operator writes (any other reason is `Other`), grant kinds, directions; a run's namespace only when opted in
 // (`namespaceLabel`), never its name.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { LABEL_RUN_UID } from '../api/index.ts';
-import { ANNOTATION_GRANTS, parseGrantSnapshot } from '../builders/index.ts';
-import type { InformerEvent, KubeObject } from '../runtime/index.ts';
-
-/** Finalizer set on runs before cluster-scoped grants are made, released after they are gone (agentrun/reconcile.ts). */
-const CLUSTER_GRANTS_FINALIZER = 'skillpod.io/cluster-grants';
+import { FINALIZER_CLUSTER_GRANTS, LABEL_RUN_UID, PackReason, RunCondition, SucceededReason } from '../api/index.ts';
+import type { CachedRun, PodView } from '../agentrun/views.ts';
+import type { InformerEvent } from '../runtime/index.ts';
+import type { CachedPack } from '../skillpack/cached.ts';
 
 export const PHASES = ['Pending', 'Running', 'Succeeded', 'Failed'] as const;
-/** Reasons of the Succeeded condition of a finished run (agentrun/plan.ts, pod-observation.ts); others are `Other`. */
-export const RUN_REASONS = new Set(['AgentSucceeded', 'AgentFailed', 'Timeout', 'PodLost', 'SkillNotReady', 'InitFailed', 'AgentNotStarted']);
+/** Reasons of the Succeeded condition of a finished run (api/conditions.ts); others are `Other`. */
+export const RUN_REASONS: ReadonlySet<string> = new Set(Object.values(SucceededReason));
 /** Reasons of a SkillPack's Ready condition (skillpack/readiness.ts); others are `Other`. */
-export const PACK_REASONS = new Set(['Valid', 'InvalidSpec', 'OutsideGrantPolicy', 'FreeArgumentsWithCredentials']);
+export const PACK_REASONS: ReadonlySet<string> = new Set([PackReason.Valid, PackReason.InvalidSpec, PackReason.OutsideGrantPolicy, PackReason.FreeArgumentsWithCredentials]);
 export const GRANT_KINDS = ['serviceaccount', 'role', 'clusterrole', 'egress'] as const;
 
 /** Runs last minutes to hours. */
@@ -30,20 +28,6 @@ const POD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 /** From the agent's end to its grants gone: the figure the security model rests on, sub-second when all is well. */
 const REVOCATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 
-interface Condition { type: string; status: string; reason?: string; lastTransitionTime?: string }
-interface RunLike extends KubeObject {
-  status?: {
-    phase?: string;
-    podName?: string;
-    completionTime?: string;
-    conditions?: Condition[];
-    skills?: Array<{ name: string; enabled?: boolean; rbac?: string }>;
-  };
-}
-interface PodLike extends KubeObject {
-  status?: { containerStatuses?: Array<{ name: string; state?: { terminated?: { finishedAt?: string | Date } } }> };
-}
-
 interface StoreLike<T> { list(): T[]; get?(ns: string | undefined, name: string): T | undefined }
 interface InformerLike<T> {
   readonly store: StoreLike<T>;
@@ -52,9 +36,9 @@ interface InformerLike<T> {
 
 export interface AgentRunMetricsOptions {
   registry: Registry;
-  runs: ReadonlyArray<InformerLike<KubeObject>>;
-  pods: ReadonlyArray<InformerLike<KubeObject>>;
-  packs: InformerLike<KubeObject>;
+  runs: ReadonlyArray<InformerLike<CachedRun>>;
+  pods: ReadonlyArray<InformerLike<PodView>>;
+  packs: InformerLike<CachedPack>;
   /** Whether this replica leads (only the leader reports). Default: always. */
   leading?: () => boolean;
   /** Adds a `namespace` label to the run metrics (one series per namespace: opt in). Default false. */
@@ -64,8 +48,8 @@ export interface AgentRunMetricsOptions {
 }
 
 const isTerminal = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
-const cond = (o: RunLike | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
-const agentTerminated = (pod: PodLike | undefined) => pod?.status?.containerStatuses?.find((c) => c.name === 'agent')?.state?.terminated;
+const cond = (o: CachedRun | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
+const agentTerminated = (pod: PodView | undefined) => pod?.status?.containerStatuses?.find((c) => c.name === 'agent')?.state?.terminated;
 const time = (t: string | Date | undefined) => (t === undefined ? undefined : t instanceof Date ? t.getTime() : Date.parse(t));
 
 export class AgentRunMetrics {
@@ -101,7 +85,7 @@ export class AgentRunMetrics {
         if (!leading()) return;
         if (!options.namespaceLabel) for (const phase of PHASES) this.set({ phase }, 0);
         for (const i of runs) {
-          for (const r of i.store.list() as RunLike[]) {
+          for (const r of i.store.list()) {
             const phase = PHASES.includes(r.status?.phase as never) ? (r.status?.phase as string) : 'Pending';
             this.inc(namespaced(r, { phase }));
           }
@@ -120,7 +104,7 @@ export class AgentRunMetrics {
         if (!options.namespaceLabel) this.set(0);
         const oldest = new Map<string, number>();
         for (const i of runs) {
-          for (const r of i.store.list() as RunLike[]) {
+          for (const r of i.store.list()) {
             if (r.status?.phase !== undefined && r.status.phase !== 'Pending') continue;
             const created = time(r.metadata?.creationTimestamp);
             if (created === undefined) continue;
@@ -141,8 +125,8 @@ export class AgentRunMetrics {
         if (!leading()) return;
         if (!options.namespaceLabel) this.set(0);
         for (const i of runs) {
-          for (const r of i.store.list() as RunLike[]) {
-            if (isTerminal(r.status?.phase) && cond(r, 'GrantsRevoked')?.status !== 'True') this.inc(namespaced(r, {}));
+          for (const r of i.store.list()) {
+            if (isTerminal(r.status?.phase) && cond(r, RunCondition.GrantsRevoked)?.status !== 'True') this.inc(namespaced(r, {}));
           }
         }
       },
@@ -158,7 +142,7 @@ export class AgentRunMetrics {
         if (!leading()) return;
         if (!options.namespaceLabel) for (const kind of GRANT_KINDS) this.set({ kind }, 0);
         for (const i of runs) {
-          for (const r of i.store.list() as RunLike[]) {
+          for (const r of i.store.list()) {
             for (const kind of grantsOf(r, pods)) this.inc(namespaced(r, { kind }));
           }
         }
@@ -172,9 +156,9 @@ export class AgentRunMetrics {
       collect() {
         this.reset();
         if (!leading()) return;
-        for (const p of packs.store.list() as RunLike[]) {
-          const ready = cond(p, 'Ready');
-          this.inc({ ready: ready?.status ?? 'Unknown', reason: ready ? (PACK_REASONS.has(ready.reason ?? '') ? ready.reason! : 'Other') : 'NotObserved' });
+        for (const p of packs.store.list()) {
+          const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+          this.inc({ ready: ready?.status ?? 'Unknown', reason: ready ? (PACK_REASONS.has(ready.reason ?? '') ? ready.reason : 'Other') : 'NotObserved' });
         }
       },
     });
@@ -227,7 +211,7 @@ export class AgentRunMetrics {
     for (const u of this.#unsubscribe.splice(0)) u();
   }
 
-  #labels(o: KubeObject, labels: Record<string, string>): Record<string, string> {
+  #labels(o: { metadata?: { namespace?: string | undefined } }, labels: Record<string, string>): Record<string, string> {
     return this.#opts.namespaceLabel ? { ...labels, namespace: o.metadata?.namespace ?? '' } : labels;
   }
 
@@ -235,7 +219,7 @@ export class AgentRunMetrics {
     return this.#opts.leading?.() ?? true;
   }
 
-  #onRun({ type, object: run, old }: InformerEvent<RunLike>): void {
+  #onRun({ type, object: run, old }: InformerEvent<CachedRun>): void {
     const uid = run.metadata?.uid ?? '';
     if (type === 'deleted') {
       this.#created.delete(uid);
@@ -267,7 +251,7 @@ export class AgentRunMetrics {
           Math.max(0, (completed - created) / 1000));
       }
     }
-    if (cond(run, 'GrantsRevoked')?.status === 'True' && cond(old, 'GrantsRevoked')?.status !== 'True') {
+    if (cond(run, RunCondition.GrantsRevoked)?.status === 'True' && cond(old, RunCondition.GrantsRevoked)?.status !== 'True') {
       // Not seen live (the operator restarted between the two): from the agent's finishedAt or the completionTime.
       const start = this.#ended.get(uid) ?? this.#endFromTimestamps(run);
       this.#ended.delete(uid);
@@ -283,7 +267,7 @@ export class AgentRunMetrics {
     if (cond(run, 'Ready')?.reason === 'PodRefused' && cond(old, 'Ready')?.reason !== 'PodRefused') this.podRefusals.inc(this.#labels(run, {}));
   }
 
-  #onPod({ type, object: pod, old }: InformerEvent<PodLike>): void {
+  #onPod({ type, object: pod, old }: InformerEvent<PodView>): void {
     const uid = pod.metadata?.labels?.[LABEL_RUN_UID];
     if (!uid || !this.#leading()) return;
     const now = this.#now();
@@ -296,24 +280,24 @@ export class AgentRunMetrics {
   }
 
   /** The agent's finishedAt from the pod cache, else the run's completionTime. */
-  #endFromTimestamps(run: RunLike): number | undefined {
+  #endFromTimestamps(run: CachedRun): number | undefined {
     const podName = run.status?.podName;
-    const pod: PodLike | undefined = podName ? this.#opts.pods.map((i) => i.store.get?.(run.metadata?.namespace, podName)).find((p) => p) : undefined;
+    const pod: PodView | undefined = podName ? this.#opts.pods.map((i) => i.store.get?.(run.metadata?.namespace, podName)).find((p) => p) : undefined;
     const times = [time(agentTerminated(pod)?.finishedAt), time(run.status?.completionTime)].filter((t): t is number => t !== undefined && !Number.isNaN(t));
     return times.length > 0 ? Math.min(...times) : undefined;
   }
 }
 
 /** The grant kinds a run holds now: from its status (GrantsRevoked, skills' rbac), its finalizer and its pod's snapshot. */
-function grantsOf(run: RunLike, pods: ReadonlyArray<InformerLike<KubeObject>>): string[] {
+function grantsOf(run: CachedRun, pods: ReadonlyArray<InformerLike<PodView>>): string[] {
   const podName = run.status?.podName;
-  if (!podName || cond(run, 'GrantsRevoked')?.status === 'True') return [];
+  if (!podName || cond(run, RunCondition.GrantsRevoked)?.status === 'True') return [];
   const kinds = ['serviceaccount'];
-  if (run.metadata?.finalizers?.includes(CLUSTER_GRANTS_FINALIZER)) kinds.push('clusterrole');
+  if (run.metadata?.finalizers?.includes(FINALIZER_CLUSTER_GRANTS)) kinds.push('clusterrole');
   if (isTerminal(run.status?.phase)) return kinds; // being revoked: the ServiceAccount and cluster grants may linger
   const pod = pods.map((i) => i.store.get?.(run.metadata?.namespace, podName)).find((p) => p);
-  const snapshot = parseGrantSnapshot(pod?.metadata?.annotations?.[ANNOTATION_GRANTS]);
-  if (!snapshot.ok) return kinds;
+  const snapshot = pod?.snapshot;
+  if (!snapshot?.ok) return kinds;
   const granted = (run.status?.skills ?? []).filter((s) => s.enabled !== false).map((s) => snapshot.snapshot.packs[s.name]);
   const rbac = new Set((run.status?.skills ?? []).filter((s) => s.enabled !== false && s.rbac === 'Granted').map((s) => s.name));
   if ([...rbac].some((n) => (snapshot.snapshot.packs[n]?.rules?.length ?? 0) > 0)) kinds.push('role');

@@ -13,6 +13,7 @@
 // grant-policy.yaml.
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { FINALIZER_CLUSTER_GRANTS } from '../api/constants.ts';
 import { NEVER_GRANTABLE_RESOURCES, NEVER_GRANTABLE_VERBS } from './grant-policy.ts';
 import { shippedGrantPolicyData, celAllowlist } from './skillpack-admission.ts';
 
@@ -21,7 +22,7 @@ const LABELS = { 'app.kubernetes.io/part-of': 'skillpod' };
 /** The pod annotation the operator may change after creation: the executors' switch-off gate. */
 const GATE_ANNOTATION = 'skillpod.io/disabled-skills';
 /** The only AgentRun finalizer the operator adds or removes. */
-const RUN_FINALIZER = 'skillpod.io/cluster-grants';
+const RUN_FINALIZER = FINALIZER_CLUSTER_GRANTS;
 /** Taint and label keys of control-plane nodes: no toleration or node selector may name them. */
 export const CONTROL_PLANE_KEYS = ['node-role.kubernetes.io/control-plane', 'node-role.kubernetes.io/master'];
 

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { Backoff, jitter, type BackoffOptions } from './backoff.ts';
-import { ObjectCache, type Store } from './cache.ts';
+import { ObjectCache, type Indexers, type Store } from './cache.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
 import { classifyError, classifyStatus, errorFields } from './errors.ts';
 import type { KubeHttp } from './kube-http.ts';
@@ -53,6 +53,8 @@ export interface InformerOptions<T extends KubeObject> {
    * an object it throws on is left out of the cache (and logged).
    */
   transform?: (obj: KubeObject) => T;
+  /** Secondary indexes of the cache (Store.byIndex), as client-go's Indexers. */
+  indexers?: Indexers<T>;
   /** Default 10 minutes; 0 turns resync off. */
   resyncPeriodMs?: number;
   /**
@@ -95,7 +97,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #http: Pick<KubeHttp, 'request' | 'stream'>;
   readonly #path: string;
   readonly #transform: (obj: KubeObject) => T;
-  readonly #cache = new ObjectCache<T>();
+  readonly #cache: ObjectCache<T>;
   readonly #handlers = new Set<InformerHandler<T>>();
   readonly #clock: Clock;
   readonly #random: () => number;
@@ -125,6 +127,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.name = options.name ?? this.#path;
     this.#http = options.http;
     this.#transform = options.transform ?? ((o: KubeObject) => o as T);
+    this.#cache = new ObjectCache<T>(options.indexers);
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#log = (options.logger ?? silentLogger).child({ informer: this.name });

@@ -1,18 +1,10 @@
 // Whether a SkillPack may be used by runs: valid by the schema (the CRD already refuses most mistakes; this
 // catches packs written before a stricter version) and within the grant policy.
-import { parseSkillPack, type SkillPack } from '../api/index.ts';
+import { PackCondition, PackReason, type SkillPack } from '../api/index.ts';
 import { freeArgumentTools, freeArgumentViolations, packViolations, type GrantPolicy } from '../policy/grant-policy.ts';
 import type { ConditionInput } from '../status/conditions.ts';
+import type { CachedPack } from './cached.ts';
 
-export const REASON_VALID = 'Valid';
-export const REASON_INVALID_SPEC = 'InvalidSpec';
-export const REASON_OUTSIDE_GRANT_POLICY = 'OutsideGrantPolicy';
-export const REASON_FREE_ARGUMENTS_WITH_CREDENTIALS = 'FreeArgumentsWithCredentials';
-
-/** Condition type that says whether a pack has free-argument tools (the exception to typed tools). */
-export const CONDITION_FREE_ARGUMENTS = 'FreeArguments';
-export const REASON_FREE_ARGUMENT_TOOLS = 'FreeArgumentTools';
-export const REASON_TYPED_TOOLS_ONLY = 'TypedToolsOnly';
 
 export interface Readiness {
   pack?: SkillPack;
@@ -28,34 +20,45 @@ function summarize(problems: string[]): string {
   return text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE - 1)}…`;
 }
 
-export function skillPackReadiness(object: unknown, policy: GrantPolicy, generation: number | undefined): Readiness {
-  const base = { type: 'Ready', observedGeneration: generation };
-  const parsed = parseSkillPack(object);
-  if (!parsed.ok) {
-    return { condition: { ...base, status: 'False', reason: REASON_INVALID_SPEC, message: summarize(parsed.issues.map((i) => `${i.path}: ${i.message}`)) } };
+const memo = new WeakMap<CachedPack, { policy: GrantPolicy; readiness: Readiness }>();
+
+/** skillPackReadiness, computed once per cached pack and policy: every run that names a pack asks on every pass. */
+export function readinessOf(cached: CachedPack, policy: GrantPolicy): Readiness {
+  const known = memo.get(cached);
+  if (known?.policy === policy) return known.readiness;
+  const readiness = skillPackReadiness(cached, policy);
+  memo.set(cached, { policy, readiness });
+  return readiness;
+}
+
+export function skillPackReadiness(cached: CachedPack, policy: GrantPolicy): Readiness {
+  const generation = cached.metadata.generation;
+  const base = { type: PackCondition.Ready, observedGeneration: generation };
+  if (!cached.pack) {
+    return { condition: { ...base, status: 'False', reason: PackReason.InvalidSpec, message: summarize(cached.issues.map((i) => `${i.path}: ${i.message}`)) } };
   }
-  const pack = parsed.value;
+  const pack = cached.pack;
   const freeArguments = freeArgumentsCondition(pack, generation);
   const violations = packViolations(pack.spec.rbac, policy);
   if (violations.length > 0) {
-    return { pack, freeArguments, condition: { ...base, status: 'False', reason: REASON_OUTSIDE_GRANT_POLICY, message: summarize(violations) } };
+    return { pack, freeArguments, condition: { ...base, status: 'False', reason: PackReason.OutsideGrantPolicy, message: summarize(violations) } };
   }
   const freeViolations = freeArgumentViolations(pack.spec, policy);
   if (freeViolations.length > 0) {
-    return { pack, freeArguments, condition: { ...base, status: 'False', reason: REASON_FREE_ARGUMENTS_WITH_CREDENTIALS, message: summarize(freeViolations) } };
+    return { pack, freeArguments, condition: { ...base, status: 'False', reason: PackReason.FreeArgumentsWithCredentials, message: summarize(freeViolations) } };
   }
   const tools = pack.spec.tools.map((t) => t.name).join(', ');
-  return { pack, freeArguments, condition: { ...base, status: 'True', reason: REASON_VALID, message: `tools: ${tools}` } };
+  return { pack, freeArguments, condition: { ...base, status: 'True', reason: PackReason.Valid, message: `tools: ${tools}` } };
 }
 
 function freeArgumentsCondition(pack: SkillPack, generation: number | undefined): ConditionInput {
   const free = freeArgumentTools(pack.spec);
-  const base = { type: CONDITION_FREE_ARGUMENTS, observedGeneration: generation };
-  if (free.length === 0) return { ...base, status: 'False', reason: REASON_TYPED_TOOLS_ONLY, message: 'every tool is typed or takes no input' };
+  const base = { type: PackCondition.FreeArguments, observedGeneration: generation };
+  if (free.length === 0) return { ...base, status: 'False', reason: PackReason.TypedToolsOnly, message: 'every tool is typed or takes no input' };
   return {
     ...base,
     status: 'True',
-    reason: REASON_FREE_ARGUMENT_TOOLS,
+    reason: PackReason.FreeArgumentTools,
     message: summarize([`free arguments in ${free.join(', ')}: only the argument policy checks what the agent passes; assume the agent can read whatever this sidecar can`]),
   };
 }

@@ -1,0 +1,146 @@
+// act: carries out decide()'s intent, in the order the API server needs, and decides nothing. Each object is
+// written once; the run's finalizer and status are written with the newest resourceVersion this pass has seen, so
+// a pass that adds the finalizer does not send a stale version with its status (a 409 and a retry, every time).
+import type { V1Pod } from '@kubernetes/client-node';
+import { AGENTRUN, ANNOTATION_DISABLED_SKILLS, API_VERSION, FIELD_MANAGER, LABEL_RUN_UID, ReadyReason, type AgentRun, type AgentRunStatus } from '../api/index.ts';
+import type { EventRecorder } from '../events.ts';
+import { classifyError, collectionPath, isAlreadyExists, isNotFound, keyOf, objectPath, type KubeHttp, type Logger, type ReconcileResult } from '../runtime/index.ts';
+import { FINALIZER, notReady, type Applied, type Intent, type ObjectRef, type PlannedEvent } from './decide/index.ts';
+import type { Applier } from './kube-objects.ts';
+import type { OwnWrites } from './own-writes.ts';
+import type { CachedRun } from './views.ts';
+
+export interface ActDeps {
+  http: Pick<KubeHttp, 'request'>;
+  applier: Applier;
+  events: EventRecorder;
+  ownWrites: OwnWrites;
+  now: () => Date;
+}
+
+const runRef = (namespace: string | undefined) => ({ apiVersion: API_VERSION, plural: AGENTRUN.plural, ...(namespace ? { namespace } : {}) });
+const runPath = (run: CachedRun) => objectPath(runRef(run.metadata.namespace), run.metadata.name);
+const BINDINGS = new Set(['RoleBinding', 'ClusterRoleBinding']);
+
+export async function act(deps: ActDeps, run: CachedRun, intent: Intent, log: Logger): Promise<ReconcileResult> {
+  let resourceVersion = run.metadata.resourceVersion;
+  if (intent.finalizer === 'add') resourceVersion = await setFinalizer(deps, run, true) ?? resourceVersion;
+  await refusalReported(deps, run, ReadyReason.GrantRefused, 'the run\'s permissions', () => writeObjects(deps.applier, intent.apply, intent.delete));
+  if (intent.createPod && run.run) {
+    const pod = intent.createPod;
+    const live = run.run;
+    const created = await refusalReported(deps, run, ReadyReason.PodRefused, 'the run\'s pod', () => createPodOnce(deps, live, pod));
+    if (!created) return { requeue: true };
+  }
+  if (intent.gate) await setGate(deps, run.metadata.namespace ?? '', intent.gate.pod, intent.gate.value);
+  if (intent.deletePod) await deps.applier.delete('v1', 'Pod', run.metadata.namespace, intent.deletePod);
+  if (intent.finalizer === 'remove') {
+    resourceVersion = await setFinalizer(deps, run, false) ?? resourceVersion;
+    log.info('cluster-scoped grants removed; finalizer released');
+  }
+  if (intent.status) await writeStatus(deps, run, resourceVersion, intent.status);
+  record(deps, run, intent.events);
+  if (intent.deleteRun) {
+    log.info('ttlSecondsAfterFinished reached: deleting the run');
+    await deps.http.request({ method: 'DELETE', path: runPath(run), query: { propagationPolicy: 'Background' } })
+      .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+    return undefined;
+  }
+  return intent.requeueAfterMs !== undefined ? { requeueAfterMs: intent.requeueAfterMs } : undefined;
+}
+
+/** Applies and deletes at once; a binding only after every role (the API server checks a binding against its role). */
+async function writeObjects(applier: Applier, apply: readonly Applied[], remove: readonly ObjectRef[]): Promise<void> {
+  await all([
+    ...apply.filter((o) => !BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o)),
+    ...remove.map((r) => applier.delete(r.apiVersion, r.kind, r.namespace, r.name)),
+  ]);
+  await all(apply.filter((o) => BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o)));
+}
+
+/** Waits for every write (none is left running behind a retry), then throws the first failure. */
+async function all(writes: Array<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(writes)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Returns the run's new resourceVersion; undefined when the run is already gone (only possible on removal). */
+async function setFinalizer(deps: ActDeps, run: CachedRun, present: boolean): Promise<string | undefined> {
+  const others = (run.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+  try {
+    const updated = await deps.http.request<{ metadata?: { resourceVersion?: string } }>({
+      method: 'PATCH', path: runPath(run), query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json',
+      body: { metadata: { finalizers: present ? [...others, FINALIZER] : others, resourceVersion: run.metadata.resourceVersion } },
+    });
+    deps.ownWrites.wrote(keyOf(run.metadata.namespace, run.metadata.name), run.metadata.resourceVersion, updated.metadata?.resourceVersion);
+    return updated.metadata?.resourceVersion;
+  } catch (err) {
+    if (isNotFound(err) && !present) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * At most one pod per run, ever: the run is re-read from the API server (not the cache) to be sure no pod was
+ * recorded yet, and the pod's name is fixed by the run's UID, so a second create answers 409 and is adopted.
+ */
+async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<V1Pod | undefined> {
+  const ns = run.metadata.namespace ?? '';
+  const podsPath = collectionPath({ apiVersion: 'v1', plural: 'pods', namespace: ns });
+  const fresh = await deps.http.request<AgentRun>({ path: objectPath(runRef(ns), run.metadata.name ?? '') });
+  if (fresh.metadata.uid !== run.metadata.uid || fresh.status?.podName) return undefined;
+  try {
+    return await deps.http.request<V1Pod>({ method: 'POST', path: podsPath, query: { fieldManager: FIELD_MANAGER }, body: pod });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    const existing = await deps.http.request<V1Pod>({ path: `${podsPath}/${encodeURIComponent(pod.metadata?.name ?? '')}` });
+    if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
+      throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
+    }
+    return existing;
+  }
+}
+
+/** The executors' switch-off gate: the pod annotation the downward API file mirrors. */
+async function setGate(deps: ActDeps, namespace: string, pod: string, value: string): Promise<void> {
+  await deps.http.request({
+    method: 'PATCH', path: objectPath({ apiVersion: 'v1', plural: 'pods', namespace }, pod), query: { fieldManager: FIELD_MANAGER },
+    contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } },
+  });
+}
+
+/** The resourceVersion turns a stale read into a 409 and a retry with fresh state. */
+async function writeStatus(deps: ActDeps, run: CachedRun, resourceVersion: string | undefined, status: AgentRunStatus): Promise<void> {
+  const updated = await deps.http.request<{ metadata?: { resourceVersion?: string } }>({
+    method: 'PATCH', path: `${runPath(run)}/status`, query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json',
+    body: { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status },
+  });
+  const key = keyOf(run.metadata.namespace, run.metadata.name);
+  deps.ownWrites.wrote(key, run.metadata.resourceVersion, updated.metadata?.resourceVersion);
+  if (resourceVersion) deps.ownWrites.wrote(key, resourceVersion, updated.metadata?.resourceVersion);
+}
+
+function record(deps: ActDeps, run: CachedRun, events: readonly PlannedEvent[]): void {
+  for (const e of events) deps.events.record(run, e.type, e.reason, e.message);
+}
+
+/**
+ * A write the API server refuses for a reason only a person can fix is said on the run (decide's notReady), then
+ * thrown, so the controller retries with backoff as for any failure (the quota may free up).
+ */
+async function refusalReported<T>(deps: ActDeps, run: CachedRun, reason: string, what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const info = classifyError(err);
+    if (info.kind === 'Forbidden' || info.kind === 'Invalid') {
+      const refused = notReady(run, reason, `the API server refused ${what}: ${info.message}`, deps.now());
+      if (refused) {
+        // Only the conditions, without a precondition: what the server refused is said even if the run moved on.
+        await writeStatus(deps, run, undefined, { conditions: refused.status.conditions, observedGeneration: refused.status.observedGeneration });
+        record(deps, run, refused.events);
+      }
+    }
+    throw err;
+  }
+}

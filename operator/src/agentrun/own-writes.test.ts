@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { OwnWrites } from './own-writes.ts';
+
+describe('OwnWrites', () => {
+  it('says the cache is behind while it shows a version our writes replaced, until it catches up', () => {
+    const w = new OwnWrites(() => 0);
+    w.wrote('ns/r', '1', '2'); // the finalizer
+    w.wrote('ns/r', '2', '3'); // the status
+    expect(w.isBehind('ns/r', '1')).toBe(true);
+    expect(w.isBehind('ns/r', '2')).toBe(true);
+    expect(w.isBehind('ns/r', '3')).toBe(false);
+    expect(w.isBehind('ns/r', '1')).toBe(false); // forgotten once caught up
+    expect(w.isBehind('ns/other', '1')).toBe(false);
+  });
+
+  it('remembers nothing for a write that changed nothing (no watch event would come)', () => {
+    const w = new OwnWrites(() => 0);
+    w.wrote('ns/r', '5', '5');
+    expect(w.isBehind('ns/r', '5')).toBe(false);
+  });
+
+  it('stops waiting after a while: a missed watch event must not hold a run up for good', () => {
+    let now = 0;
+    const w = new OwnWrites(() => now);
+    w.wrote('ns/r', '1', '2');
+    now = 29_000;
+    expect(w.isBehind('ns/r', '1')).toBe(true);
+    now = 31_000;
+    expect(w.isBehind('ns/r', '1')).toBe(false);
+  });
+});
