@@ -1,6 +1,9 @@
 // Command bench measures the skill executor against running the same command directly, in one bounded run,
 // and writes the figures as the "## Skill executor" section of docs/benchmarks.md (the rest of the file is
 // kept). Usage: go run ./cmd/bench -exec <skillpod-exec binary> -out <benchmarks.md>
+//
+// With -compare <other binary> it measures only what a change to the binary itself moves, its size and its
+// start to ready, for both binaries with their starts interleaved, and prints the comparison (docs untouched).
 package main
 
 import (
@@ -34,6 +37,7 @@ type settings struct {
 	throughput int // calls in each throughput run
 	starts     int // start-to-ready samples
 	bigOutput  int // bytes written by the large-output call
+	compare    string
 }
 
 func main() {
@@ -44,11 +48,20 @@ func main() {
 	flag.IntVar(&s.cliCalls, "cli", 100, "calls through `skillpod-exec call`")
 	flag.IntVar(&s.parallel, "p", 8, "parallel callers")
 	flag.IntVar(&s.throughput, "t", 2000, "calls per throughput run")
-	flag.IntVar(&s.starts, "starts", 10, "start-to-ready samples")
+	flag.IntVar(&s.starts, "starts", 50, "start-to-ready samples")
 	flag.IntVar(&s.bigOutput, "big", 256<<20, "bytes of output for the large-output call")
+	flag.StringVar(&s.compare, "compare", "", "another skillpod-exec binary: compare size and start to ready only")
 	flag.Parse()
 	if s.bin == "" {
 		fail(fmt.Errorf("-exec is required"))
+	}
+	if s.compare != "" {
+		table, err := compare(s)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Print(table)
+		return
 	}
 	section, err := measure(s)
 	if err != nil {
@@ -73,8 +86,8 @@ type figures struct {
 	direct, viaHTTP, viaCLI  []time.Duration
 	directRate, execRate     float64
 	binSize                  int64
-	ready                    []time.Duration
-	rssIdle, rssLoad, bigHWM int // KiB
+	accept, ready            []time.Duration // start → the socket accepts; start → health answers
+	rssIdle, rssLoad, bigHWM int             // KiB
 	bigDur                   time.Duration
 	loadAvg                  string
 }
@@ -95,15 +108,16 @@ func measure(s settings) (string, error) {
 	defer func() { _ = os.RemoveAll(dir) }()
 
 	for range s.starts {
-		ex, err := startExecutor(s, dir)
+		ex, err := startExecutor(s, s.bin, dir)
 		if err != nil {
 			return "", err
 		}
+		f.accept = append(f.accept, ex.accept)
 		f.ready = append(f.ready, ex.ready)
 		ex.stop()
 	}
 
-	ex, err := startExecutor(s, dir)
+	ex, err := startExecutor(s, s.bin, dir)
 	if err != nil {
 		return "", err
 	}
@@ -215,10 +229,12 @@ type executor struct {
 	cmd    *exec.Cmd
 	env    []string
 	client *http.Client
-	ready  time.Duration
+	accept time.Duration // from exec to the first connection the socket accepts
+	ready  time.Duration // from exec to the first 200 of GET /v1/health
 }
 
-func startExecutor(s settings, dir string) (*executor, error) {
+// startExecutor starts bin as `serve` and waits until it is ready, timing both steps.
+func startExecutor(s settings, bin, dir string) (*executor, error) {
 	ipc, work := filepath.Join(dir, "ipc"), filepath.Join(dir, "work")
 	for _, d := range []string{ipc, work} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -235,7 +251,7 @@ func startExecutor(s settings, dir string) (*executor, error) {
 		return nil, err
 	}
 	// serve requires every setting it reads to be present, as the operator writes them; ask the binary which.
-	out, err := exec.Command(s.bin, "settings").Output()
+	out, err := exec.Command(bin, "settings").Output()
 	var keys []string
 	if err == nil {
 		err = json.Unmarshal(out, &keys)
@@ -252,7 +268,7 @@ func startExecutor(s settings, dir string) (*executor, error) {
 		"SKILLPOD_MAX_CONCURRENCY": strconv.Itoa(s.parallel),
 	}
 	ex := &executor{env: base}
-	ex.cmd = exec.Command(s.bin, "serve", "--skill", "bench")
+	ex.cmd = exec.Command(bin, "serve", "--skill", "bench")
 	ex.cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
 	for _, k := range keys {
 		ex.cmd.Env = append(ex.cmd.Env, k+"="+values[k]) // empty: the default
@@ -274,6 +290,9 @@ func startExecutor(s settings, dir string) (*executor, error) {
 	for {
 		if c, err := net.Dial("unix", sock); err == nil {
 			_ = c.Close()
+			if ex.accept == 0 {
+				ex.accept = time.Since(t0)
+			}
 			resp, err := ex.client.Get("http://bench/v1/health")
 			if err == nil {
 				_ = resp.Body.Close()
@@ -330,6 +349,22 @@ func pct(d []time.Duration, p int) time.Duration {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
+func size(bytes int64) string {
+	return fmt.Sprintf("%s bytes (%.1f MiB)", thousands(bytes), float64(bytes)/(1<<20))
+}
+
+func thousands(n int64) string {
+	sign := ""
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
+}
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
 
 func mib(kib int) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
@@ -352,14 +387,19 @@ func report(s settings, f figures) string {
 	w("| throughput, %d parallel callers, %d calls | %.0f calls/s | %.0f calls/s | %.0f%% of direct |\n\n",
 		s.parallel, s.throughput, f.directRate, f.execRate, 100*f.execRate/f.directRate)
 	w("| the executor itself | |\n|---|---|\n")
-	w("| binary size (static, stripped) | %.1f MiB |\n", float64(f.binSize)/(1<<20))
-	w("| start to ready (process start → health answers on the socket), median / max of %d | %s / %s |\n",
-		len(f.ready), ms(pct(f.ready, 50)), ms(slices.Max(f.ready)))
+	w("| binary size (static, stripped, as `make build` builds it) | %s |\n", size(f.binSize))
+	w("| start to accept (exec of `serve` → the socket accepts a connection), median / p99 of %d starts | %s / %s |\n",
+		len(f.accept), ms(pct(f.accept, 50)), ms(pct(f.accept, 99)))
+	w("| start to ready (exec of `serve` → `GET /v1/health` answers 200, what the startup probe asks), median / p99 | %s / %s |\n",
+		ms(pct(f.ready, 50)), ms(pct(f.ready, 99)))
 	w("| resident memory idle (VmRSS after start) | %s |\n", mib(f.rssIdle))
 	w("| resident memory under load (peak during the parallel run: VmRSS sampled every 5 ms, or VmHWM if higher) | %s |\n",
 		mib(f.rssLoad))
 	w("| peak resident memory during one call writing %d MiB to stdout (1 MiB kept, truncated) | %s (the call took %s) |\n\n",
 		s.bigOutput>>20, mib(f.bigHWM), ms(f.bigDur))
+	w("Start to ready is timed from the exec of `skillpod-exec serve` (with the settings the operator writes) by " +
+		"dialling the socket every 0.2 ms until it accepts, then asking `GET /v1/health` until it answers 200; " +
+		"each start is stopped (SIGTERM) before the next.\n\n")
 	w("Method: the sequential series are interleaved (a direct call, then a call through the executor, and every " +
 		"few rounds one through `skillpod-exec call`), so that all three meet the same background load. " +
 		"\"Direct\" is Go's `exec.Command(\"/bin/true\").Run()` from the benchmark process; \"via the executor\" " +
@@ -423,4 +463,52 @@ func updateDoc(path, section string) error {
 		doc = doc[:start] + section + tail
 	}
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// compare measures s.bin and s.compare: their sizes, and s.starts starts of each, interleaved (in alternating
+// order, so that neither always starts second) so that both meet the same background load.
+func compare(s settings) (string, error) {
+	bins := []string{s.compare, s.bin}
+	sizes := make([]int64, len(bins))
+	for i, bin := range bins {
+		fi, err := os.Stat(bin)
+		if err != nil {
+			return "", err
+		}
+		sizes[i] = fi.Size()
+	}
+	dir, err := os.MkdirTemp("", "spx-bench-")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	accept := make([][]time.Duration, len(bins))
+	ready := make([][]time.Duration, len(bins))
+	for round := range s.starts {
+		for k := range bins {
+			i := (k + round) % len(bins)
+			ex, err := startExecutor(s, bins[i], dir)
+			if err != nil {
+				return "", fmt.Errorf("%s: %w", bins[i], err)
+			}
+			accept[i] = append(accept[i], ex.accept)
+			ready[i] = append(ready[i], ex.ready)
+			ex.stop()
+		}
+	}
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("Measured %s on %s, %d CPUs, Linux %s, %s; load average at the start: %s. %d starts of each, interleaved.\n\n",
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), kernel(), runtime.Version(), loadAverage(), s.starts)
+	w("| | %s | %s |\n|---|---|---|\n", s.compare, s.bin)
+	delta := thousands(sizes[1] - sizes[0])
+	if sizes[1] >= sizes[0] {
+		delta = "+" + delta
+	}
+	w("| binary size | %s | %s, %s bytes |\n", size(sizes[0]), size(sizes[1]), delta)
+	w("| start to accept, median / p99 | %s / %s | %s / %s |\n", ms(pct(accept[0], 50)), ms(pct(accept[0], 99)),
+		ms(pct(accept[1], 50)), ms(pct(accept[1], 99)))
+	w("| start to ready (health 200), median / p99 | %s / %s | %s / %s |\n", ms(pct(ready[0], 50)), ms(pct(ready[0], 99)),
+		ms(pct(ready[1], 50)), ms(pct(ready[1], 99)))
+	return b.String(), nil
 }
