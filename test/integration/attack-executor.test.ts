@@ -5,9 +5,9 @@
 // container the real pod builder writes is started the way a container runtime starts it (the image's ENV, then the
 // pod's env over it) with the real executor, and what the executor actually uses is checked.
 //
-// Body and connection floods are the executor's own tests (sidecar-images/executor/flood_test.go: 200 connections
+// Body and connection floods are the executor's own tests (sidecar-images/executor/cmd/skillpod-exec/flood_test.go: 200 connections
 // trickling bodies, RSS measured; the old binary reached 238 MiB, now ~13 MiB; and the connection cap in
-// typed_api_test.go); socket replacement and destination escape are in attack-helm.test.ts.
+// cmd/skillpod-exec/typed_api_test.go); socket replacement and destination escape are in attack-helm.test.ts.
 //
 // The "before" run needs the old builder and executor: SKILLPOD_ATTACK_TREE names a folder holding operator/src and
 // bin/skillpod-exec of the old code (git archive <commit> operator/src sidecar-images/executor, built with go build).

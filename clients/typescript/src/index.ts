@@ -1,6 +1,6 @@
 // @skillpod/client: list and call a SkillPack's tools through its skill executor, over HTTP/1.1 on the Unix
 // socket /ipc/<pack>/exec.sock (one directory per pack, written only by that pack's sidecar). The API is
-// documented in docs/ipc.md; these types mirror the executor's wire types (sidecar-images/executor/api.go).
+// documented in docs/ipc.md; these types mirror the executor's wire types (sidecar-images/executor/internal/wire/).
 // It only ever connects to that socket, and never through a symbolic link.
 import { request } from 'node:http';
 import { lstat, readdir } from 'node:fs/promises';
