@@ -3,18 +3,17 @@
 // with the run's projected token, and the agent's termination message becomes status.result. The operator runs
 // in-process under its own ServiceAccount. Pods join the host network (the node has no pod network) and reach the
 // API server at 127.0.0.1 (settings.testHostNetworkApiServer); nothing here dials anything but loopback.
-import { AdmissionregistrationV1Api, NetworkingV1Api, RbacAuthorizationV1Api, type V1Pod } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRun } from '../../operator/src/api/index.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
-import { applyPack, clients, condition, createRun, deletePack, deleteRun, getRun, patchRun, podOf, statusCode } from '../harness/kube.ts';
+import { applyPack, clients, condition, createRun, deletePack, deleteRun, getRun, grantsOf, GRANTS_GONE, patchRun, podOf, statusCode } from '../harness/kube.ts';
 import { testNode } from '../harness/node-context.ts';
 import { installSkillpod, startOperator, type TestOperator } from '../harness/operator.ts';
 
 const kc = testCluster.kubeConfig();
 const { core } = clients();
-const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
 const networking = kc.makeApiClient(NetworkingV1Api);
 const { images, apiServerAddress } = testNode.info();
 let operator: TestOperator;
@@ -46,15 +45,6 @@ function resultOf(run: AgentRun): Record<string, string> {
     const i = l.indexOf('=');
     return [l.slice(0, i), l.slice(i + 1)];
   }));
-}
-
-async function grantsOf(childName: string) {
-  return {
-    serviceAccount: await statusCode(core.readNamespacedServiceAccount({ namespace: ns, name: childName })),
-    role: await statusCode(rbac.readNamespacedRole({ namespace: ns, name: childName })),
-    roleBinding: await statusCode(rbac.readNamespacedRoleBinding({ namespace: ns, name: childName })),
-    networkPolicy: await statusCode(networking.readNamespacedNetworkPolicy({ namespace: ns, name: childName })),
-  };
 }
 
 async function logsOf(pod: V1Pod, container: string): Promise<string> {
@@ -157,7 +147,7 @@ describe.concurrent('an AgentRun on a real node', () => {
 
     // The run's grants are gone once the agent exited; the finished pod stays for its logs.
     const childName = pod.metadata!.name!;
-    await eventually(async () => expect(await grantsOf(childName)).toEqual({ serviceAccount: 404, role: 404, roleBinding: 404, networkPolicy: 404 }));
+    await eventually(async () => expect(await grantsOf(ns, childName)).toEqual(GRANTS_GONE));
     expect(condition(await getRun(ns, 'lists-pods'), 'GrantsRevoked')?.status).toBe('True');
     // The executor wrote one audit line per call to its sidecar's log, served by the kubelet through the API server.
     const audit = await logsOf(pod, `skill-${KUBECTL}`);
@@ -262,7 +252,7 @@ describe.concurrent('an AgentRun on a real node', () => {
     await eventually(async () => {
       expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: childName }))).toBe(404);
       expect(await statusCode(core.readNamespacedConfigMap({ namespace: ns, name: childName }))).toBe(404);
-      expect(await grantsOf(childName)).toEqual({ serviceAccount: 404, role: 404, roleBinding: 404, networkPolicy: 404 });
+      expect(await grantsOf(ns, childName)).toEqual(GRANTS_GONE);
     }, 60_000);
     // The kubelet removed the pod's containers (sandbox included) and unmounted its volumes.
     await eventually(async () => {

@@ -21,8 +21,9 @@ import { eventually } from '../harness/eventually.ts';
 import { getRun } from '../harness/kube.ts';
 import { testNode } from '../harness/node-context.ts';
 import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
+import { builtPath } from '../harness/testbin.ts';
 import { install } from '../../operator/src/install/apply.ts';
-import { kubectl } from '../integration/chart-support.ts';
+import { kubectl } from '../harness/kubectl.ts';
 
 const run = promisify(execFile);
 const kc = testCluster.kubeConfig();
@@ -48,9 +49,9 @@ beforeAll(async () => {
     await admission.replaceValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds', body: binding });
   }
   // The images the examples and packs name, built by `make node` (test/demo/images.sh), imported into the node.
-  const { stdout } = await run('bash', [join(repoRoot, 'test/demo/images.sh'), '--path']);
+  const demoImages = builtPath(join(repoRoot, 'test/demo/images.sh'), 'the demo images are not built: run make node');
   for (const role of ['example-agent', 'kubectl', 'helm', 'curl']) {
-    await run('ctr', ['-a', containerdSocket, '-n', 'k8s.io', 'images', 'import', join(stdout.trim(), `${role}.tar`)], { timeout: 300_000 });
+    await run('ctr', ['-a', containerdSocket, '-n', 'k8s.io', 'images', 'import', join(demoImages, `${role}.tar`)], { timeout: 300_000 });
   }
   if (!INTERNET) {
     for (const pack of ['http-fetch', 'helm']) {

@@ -12,7 +12,8 @@ import { eventually } from '../harness/eventually.ts';
 import { applyPack, clients, createRun, deletePack, getRun } from '../harness/kube.ts';
 import { testNode } from '../harness/node-context.ts';
 import { freePort } from '../harness/ports.ts';
-import { helmOk, kubectl } from '../integration/chart-support.ts';
+import { kubectlOk } from '../harness/kubectl.ts';
+import { helmOk } from '../integration/chart-support.ts';
 import { repoRoot } from '../harness/operator.ts';
 
 const NAMESPACE = 'skillpod-system';
@@ -75,15 +76,13 @@ beforeAll(async () => {
     'kubernetes.io/metadata.name': NAMESPACE, 'pod-security.kubernetes.io/enforce': 'privileged' } }] });
   rendered = await render(await freePort());
   // As Helm does: the CRDs first, established, then the rest (the SkillPacks need their kind served).
-  const apply = (manifests: string) => kubectl(['--kubeconfig', testCluster.info().kubeconfig, 'apply', '--server-side', '--force-conflicts',
-    '--field-manager', 'e2e-chart', '-f', '-'], manifests);
+  const apply = (manifests: string) => kubectlOk(['apply', '--server-side', '--force-conflicts', '--field-manager', 'e2e-chart', '-f', '-'],
+    { input: manifests });
   const documents = rendered.split('---\n');
   const crds = documents.filter((d) => /^kind: CustomResourceDefinition$/m.test(d));
-  const crdsApplied = await apply(crds.join('---\n'));
-  if (crdsApplied.code !== 0) throw new Error(`kubectl apply of the chart's CRDs failed:\n${crdsApplied.stderr}`);
-  await kubectl(['--kubeconfig', testCluster.info().kubeconfig, 'wait', '--for=condition=Established', '--timeout=60s', 'crd/agentruns.skillpod.io', 'crd/skillpacks.skillpod.io']);
-  const applied = await apply(documents.filter((d) => !crds.includes(d)).join('---\n'));
-  if (applied.code !== 0) throw new Error(`kubectl apply of the rendered chart failed:\n${applied.stderr}`);
+  await apply(crds.join('---\n'));
+  await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/agentruns.skillpod.io', 'crd/skillpacks.skillpod.io']);
+  await apply(documents.filter((d) => !crds.includes(d)).join('---\n'));
   ns = await testCluster.createNamespace('e2e-image', { [TEST_NODE_LABEL]: 'true' });
   await applyPack(PACK, {
     image: images.kubectl,

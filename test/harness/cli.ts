@@ -1,13 +1,12 @@
 // `make cluster-up` / `make cluster-down`: a control plane that outlives this command, for people and `make run`.
 // `cli.ts up --node` adds one real node (test/harness/node.ts), to a new control plane or to the running one.
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ControlPlane, type ControlPlaneState } from './control-plane.ts';
 import { teardownNode, TestNode, type NodeState } from './node.ts';
 import { isAlive, stopProcessGroup } from './processes.ts';
-import { testbinDir } from './testbin.ts';
+import { builtPath, testbinDir } from './testbin.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const stateDir = join(root, '.skillpod');
@@ -23,7 +22,7 @@ type State = ControlPlaneState & { node?: NodeState };
 /** The directory of the helm `make testbin` built (test/testbin/build-helm.sh), or undefined when it is not built. */
 function helmBinDir(): string | undefined {
   try {
-    return execFileSync('bash', [join(root, 'test/testbin/build-helm.sh'), '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return builtPath(join(root, 'test/testbin/build-helm.sh'), 'helm is not built') || undefined;
   } catch {
     return undefined;
   }

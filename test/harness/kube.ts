@@ -1,6 +1,7 @@
 // Small helpers for integration tests that act on AgentRuns, SkillPacks and pods through the real API server.
 import {
-  ApiException, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ContainerStatus, type V1Pod,
+  ApiException, AuthorizationV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, RbacAuthorizationV1Api, type KubeConfig,
+  type V1ContainerStatus, type V1Pod,
 } from '@kubernetes/client-node';
 import type { AgentRun, AgentRunInput, SkillPackInput } from '../../operator/src/api/index.ts';
 import { testCluster } from './context.ts';
@@ -109,3 +110,21 @@ export async function can(user: string, verb: string, resource: string, namespac
   } });
   return review.status?.allowed ?? false;
 }
+
+/**
+ * Every run-scoped grant of a run by its child name, as HTTP statuses (200 present, 404 gone): what must exist while
+ * it runs and be gone (GRANTS_GONE) when it ends.
+ */
+export async function grantsOf(namespace: string, childName: string) {
+  const kc = testCluster.kubeConfig();
+  const { core } = clients(kc);
+  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  return {
+    serviceAccount: await statusCode(core.readNamespacedServiceAccount({ namespace, name: childName })),
+    role: await statusCode(rbac.readNamespacedRole({ namespace, name: childName })),
+    roleBinding: await statusCode(rbac.readNamespacedRoleBinding({ namespace, name: childName })),
+    networkPolicy: await statusCode(networking.readNamespacedNetworkPolicy({ namespace, name: childName })),
+  };
+}
+export const GRANTS_GONE = { serviceAccount: 404, role: 404, roleBinding: 404, networkPolicy: 404 };

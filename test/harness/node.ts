@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { freePort } from './ports.ts';
 import { isAlive, sleep, startProcess, stopProcessGroup, type ManagedProcess } from './processes.ts';
+import { builtPath } from './testbin.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(import.meta.dirname, '../..');
@@ -67,12 +68,7 @@ export interface NodeState {
  */
 export function nodeBuildDir(): string {
   if (process.env.SKILLPOD_NODE_BUILD) return process.env.SKILLPOD_NODE_BUILD;
-  try {
-    return execFileSync('bash', [NODE_BUILD_SCRIPT, '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(stderr.trim() || 'the node is not built: run make node', { cause: err });
-  }
+  return builtPath(NODE_BUILD_SCRIPT, 'the node is not built: run make node');
 }
 
 /** Why this machine cannot run the node, or undefined when it can. Loud on purpose: CI must fail, not skip. */

@@ -6,7 +6,8 @@ import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts'
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import {
-  applyPack, can, clients, condition, createRun, deletePack, deleteRun, getRun, patchRun, podOf, setPodStatus, statusCode,
+  applyPack, can, clients, condition, createRun, deletePack, deleteRun, getRun, grantsOf, GRANTS_GONE, patchRun, podOf, setPodStatus,
+  statusCode,
 } from '../harness/kube.ts';
 import { install } from '../../operator/src/install/apply.ts';
 import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
@@ -23,17 +24,6 @@ const READ_PODS = { rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get
 const running = { running: { startedAt: new Date() } };
 const exited = (exitCode: number, message: string) => ({ terminated: { exitCode, message, reason: exitCode ? 'Error' : 'Completed' } });
 const sa = (run: { status?: { serviceAccountName?: string } }, namespace = ns) => `system:serviceaccount:${namespace}:${run.status?.serviceAccountName}`;
-
-/** Every run-scoped grant of a run: what must exist while it runs and be gone when it ends. */
-async function grantsOf(namespace: string, childName: string) {
-  return {
-    serviceAccount: await statusCode(core.readNamespacedServiceAccount({ namespace, name: childName })),
-    role: await statusCode(rbac.readNamespacedRole({ namespace, name: childName })),
-    roleBinding: await statusCode(rbac.readNamespacedRoleBinding({ namespace, name: childName })),
-    networkPolicy: await statusCode(networking.readNamespacedNetworkPolicy({ namespace, name: childName })),
-  };
-}
-const ALL_GONE = { serviceAccount: 404, role: 404, roleBinding: 404, networkPolicy: 404 };
 
 const CLUSTER_GRANTABLE = [{ apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['get', 'list'] }];
 
@@ -126,7 +116,7 @@ describe('an AgentRun', () => {
       expect(r.status).toMatchObject({ phase: 'Succeeded', result: 'all done' });
       expect(condition(r, 'Succeeded')).toMatchObject({ status: 'True', reason: 'AgentSucceeded' });
       expect(r.status?.completionTime).toBeTruthy();
-      expect(await grantsOf(ns, childName)).toEqual({ ...ALL_GONE, networkPolicy: 200 });
+      expect(await grantsOf(ns, childName)).toEqual({ ...GRANTS_GONE, networkPolicy: 200 });
       const isolation = await networking.readNamespacedNetworkPolicy({ namespace: ns, name: childName });
       expect(isolation.spec).toMatchObject({ policyTypes: ['Ingress', 'Egress'], podSelector: { matchLabels: { 'skillpod.io/run-uid': run.metadata?.uid } } });
       expect(isolation.spec?.egress ?? []).toEqual([]);
@@ -135,7 +125,7 @@ describe('an AgentRun', () => {
     expect(await can(sa(run), 'list', 'pods', ns)).toBe(false);
     // The pod ends: the NetworkPolicy goes too; the pod stays for kubectl logs.
     await setPodStatus(ns, childName, 'Succeeded', exited(0, 'all done'));
-    await eventually(async () => expect(await grantsOf(ns, childName)).toEqual(ALL_GONE), 10_000);
+    await eventually(async () => expect(await grantsOf(ns, childName)).toEqual(GRANTS_GONE), 10_000);
     expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: childName }))).toBe(200);
 
     // Deleting the run leaves nothing behind (the garbage collector follows the owner references).
@@ -192,7 +182,7 @@ describe('an AgentRun', () => {
       const r = await getRun(ns, 'slow');
       expect(condition(r, 'Succeeded')).toMatchObject({ status: 'False', reason: 'Timeout' });
       expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: pod.metadata!.name! }))).toBe(404);
-      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(ALL_GONE);
+      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(GRANTS_GONE);
     }, 20_000);
   });
 
@@ -211,7 +201,7 @@ describe('an AgentRun', () => {
     // NetworkPolicy stays (deny-all) until the pod is gone.
     await eventually(async () => {
       expect(await statusCode(core.readNamespacedPod({ namespace: ns, name: pod.metadata!.name! }))).toBe(404);
-      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(ALL_GONE);
+      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(GRANTS_GONE);
     }, 20_000);
   });
 
@@ -263,7 +253,7 @@ describe('an AgentRun', () => {
     });
     await eventually(async () => {
       expect((await getRun(ns, 'offline')).status).toMatchObject({ phase: 'Succeeded', result: 'done offline' });
-      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(ALL_GONE);
+      expect(await grantsOf(ns, pod.metadata!.name!)).toEqual(GRANTS_GONE);
     }, 20_000);
   });
 

@@ -1,13 +1,14 @@
 // Helpers for the chart tests: the helm that `make testbin` built from source, run against the test control plane
-// with its own scratch HOME (no ~/.config/helm or ~/.kube of the machine is read or written), and the kubectl of the
-// same build.
-import { execFile, execFileSync } from 'node:child_process';
+// with its own scratch HOME (no ~/.config/helm or ~/.kube of the machine is read or written). kubectl is
+// test/harness/kubectl.ts.
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { testCluster } from '../harness/context.ts';
+import { builtPath } from '../harness/testbin.ts';
 
 const run = promisify(execFile);
 
@@ -17,13 +18,7 @@ export const chartDir = join(repoRoot, 'helm/skillpod');
 /** The helm binary from `make testbin` (test/testbin/build-helm.sh). Tests never build: a missing binary fails. */
 export function helmBinary(): string {
   if (process.env.SKILLPOD_HELM) return process.env.SKILLPOD_HELM;
-  const script = join(repoRoot, 'test/testbin/build-helm.sh');
-  try {
-    return join(execFileSync('bash', [script, '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(), 'helm');
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new Error(stderr.trim() || 'helm is not built: run make testbin', { cause: err });
-  }
+  return join(builtPath(join(repoRoot, 'test/testbin/build-helm.sh'), 'helm is not built: run make testbin'), 'helm');
 }
 
 const scratch = mkdtempSync(join(tmpdir(), 'skillpod-helm-'));
@@ -45,11 +40,9 @@ export interface Result {
   stderr: string;
 }
 
-async function exec(binary: string, args: string[], input?: string): Promise<Result> {
+async function exec(binary: string, args: string[]): Promise<Result> {
   const child = run(binary, args, { env: env(), cwd: repoRoot, maxBuffer: 64 * 1024 * 1024, timeout: 180_000 });
-  if (input !== undefined) {
-    child.child.stdin?.end(input);
-  }
+  child.child.stdin?.end();
   try {
     const { stdout, stderr } = await child;
     return { code: 0, stdout, stderr };
@@ -74,10 +67,6 @@ export async function helmOk(args: string[]): Promise<string> {
   const result = await helm(args);
   if (result.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${result.code}):\n${result.stderr}\n${result.stdout}`);
   return result.stdout;
-}
-
-export async function kubectl(args: string[], input?: string): Promise<Result> {
-  return await exec(join(testCluster.info().binDir, 'kubectl'), args, input);
 }
 
 export interface KubeObject {

@@ -17,8 +17,9 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { unenforceGrantPolicy } from './trust-support.ts';
 import { statusCode } from '../harness/kube.ts';
+import { kubectl } from '../harness/kubectl.ts';
 import {
-  chartDir, describeObject, fullValuesFile, helm, helmOk, kubectl, parseObjects, render, repoRoot, type KubeObject,
+  chartDir, describeObject, fullValuesFile, helm, helmOk, parseObjects, render, repoRoot, type KubeObject,
 } from './chart-support.ts';
 
 const kubeOperatorValues = join(chartDir, 'values-kube-operator.yaml');
@@ -335,7 +336,7 @@ describe('chart: on the control plane', () => {
       const restore = args === full ? await unenforceGrantPolicy() : undefined;
       try {
         await eventually(async () => {
-          const result = await kubectl(['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=chart-dry-run', '-f', '-'], text);
+          const result = await kubectl(['apply', '--server-side', '--dry-run=server', '--force-conflicts', '--field-manager=chart-dry-run', '-f', '-'], { input: text });
           expect(result.stderr, result.stdout).toBe('');
           expect(result.code).toBe(0);
           const applied = result.stdout.trim().split('\n');
@@ -350,7 +351,7 @@ describe('chart: on the control plane', () => {
 
   it('installs in one command over make install (adopting what it applied), upgrades, and uninstalls while keeping the CRDs', async () => {
     const existing = async (manifest: string) => {
-      const result = await kubectl(['get', '-f', '-', '-o', 'name'], manifest);
+      const result = await kubectl(['get', '-f', '-', '-o', 'name'], { input: manifest });
       expect(result.stderr).toBe('');
       return result.stdout.trim().split('\n').sort();
     };

@@ -7,6 +7,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
+import { statusCode } from '../harness/kube.ts';
 
 const kc = testCluster.kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -18,16 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await testCluster.deleteNamespace(ns);
 });
-
-async function statusOf(promise: Promise<unknown>): Promise<number> {
-  try {
-    await promise;
-    return 200;
-  } catch (err) {
-    if (err instanceof ApiException) return err.code;
-    throw err;
-  }
-}
 
 describe('the test control plane', () => {
   it('reports the Kubernetes version it was built from', async () => {
@@ -62,7 +53,7 @@ describe('the test control plane', () => {
       body: { apiVersion: 'test.skillpod.io/v1', kind: 'Widget', metadata: { generateName: 'w-' }, spec: { size } },
     });
     // The resource is served once the CRD is Established; until then creates answer 404.
-    await eventually(async () => expect(await statusOf(create(3))).toBe(200));
+    await eventually(async () => expect(await statusCode(create(3))).toBe(200));
     const rejected: unknown = await create(42).catch((err: unknown) => err);
     expect(rejected).toBeInstanceOf(ApiException);
     expect((rejected as ApiException<string>).code).toBe(422);
@@ -72,7 +63,7 @@ describe('the test control plane', () => {
 
   it('refuses an identity what RBAC denies and allows what a Role grants', async () => {
     const alice = (await testCluster.kubeConfigForUser('alice', ['testers'])).makeApiClient(CoreV1Api);
-    expect(await statusOf(alice.listNamespacedConfigMap({ namespace: ns }))).toBe(403);
+    expect(await statusCode(alice.listNamespacedConfigMap({ namespace: ns }))).toBe(403);
 
     const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({ namespace: ns, body: {
@@ -84,16 +75,16 @@ describe('the test control plane', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-configmaps' },
       subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: 'alice' }],
     } });
-    await eventually(async () => expect(await statusOf(alice.listNamespacedConfigMap({ namespace: ns }))).toBe(200));
+    await eventually(async () => expect(await statusCode(alice.listNamespacedConfigMap({ namespace: ns }))).toBe(200));
     // The grant is exactly what the Role says: no writes, and nothing in another namespace.
-    expect(await statusOf(alice.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }))).toBe(403);
-    expect(await statusOf(alice.listNamespacedConfigMap({ namespace: 'default' }))).toBe(403);
+    expect(await statusCode(alice.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'x' } } }))).toBe(403);
+    expect(await statusCode(alice.listNamespacedConfigMap({ namespace: 'default' }))).toBe(403);
 
     // The same through impersonation by the admin.
     const impersonating = testCluster.kubeConfig();
     const user = impersonating.getCurrentUser();
     impersonating.users = impersonating.users.map((u) => (u.name === user?.name ? { ...u, impersonateUser: 'bob' } : u));
-    expect(await statusOf(impersonating.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: ns }))).toBe(403);
+    expect(await statusCode(impersonating.makeApiClient(CoreV1Api).listNamespacedConfigMap({ namespace: ns }))).toBe(403);
   });
 
   it('rejects a pod that breaks the restricted Pod Security level where it is enforced', async () => {
@@ -126,7 +117,7 @@ describe('the test control plane', () => {
     }] } } });
     await core.deleteNamespacedConfigMap({ namespace: ns, name: 'owner' });
     await eventually(async () => {
-      expect(await statusOf(core.readNamespacedConfigMap({ namespace: ns, name: 'dependent' }))).toBe(404);
+      expect(await statusCode(core.readNamespacedConfigMap({ namespace: ns, name: 'dependent' }))).toBe(404);
     }, 60_000);
   });
 

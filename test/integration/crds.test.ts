@@ -1,10 +1,8 @@
 // The generated CRDs on a real kube-apiserver: they install (structural, CEL rules compile within the cost
 // budget), refuse exactly what parse() refuses with readable messages, default what the brief says, keep the
 // immutable fields immutable, and work with kubectl (explain, short names, category, printer columns).
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   AdmissionregistrationV1Api, ApiException, ApiextensionsV1Api, CustomObjectsApi, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubernetesObject,
 } from '@kubernetes/client-node';
@@ -14,8 +12,8 @@ import { INVALID_CASES, minimalAgentRun, minimalSkillPack, validAgentRun, validS
 import { waitForCrds } from '../../operator/src/install/apply.ts';
 import { eventually } from '../harness/eventually.ts';
 import { testCluster } from '../harness/context.ts';
+import { kubectlOk } from '../harness/kubectl.ts';
 
-const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
 const kc = testCluster.kubeConfig();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -25,11 +23,6 @@ let ns: string;
 const createdPacks = new Set<string>();
 
 type Obj = Record<string, unknown>;
-
-async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run(join(testCluster.info().binDir, 'kubectl'), ['--kubeconfig', testCluster.info().kubeconfig, ...args]);
-  return stdout;
-}
 
 /** The API server's message for a refused request; fails the test if the request was accepted. */
 async function refusal(request: Promise<unknown>): Promise<string> {
@@ -225,7 +218,7 @@ describe('status subresource', () => {
 
 describe('kubectl', () => {
   it('explains every field of agentrun.spec', async () => {
-    const out = await eventually(() => kubectl('explain', 'agentrun.spec'));
+    const out = await eventually(() => kubectlOk(['explain', 'agentrun.spec']));
     for (const field of ['task', 'agent', 'skills', 'timeoutSeconds', 'ttlSecondsAfterFinished', 'imagePullSecrets', 'nodeSelector', 'tolerations', 'runtimeClassName', 'podLabels', 'podAnnotations']) {
       expect(out).toContain(field);
     }
@@ -233,27 +226,26 @@ describe('kubectl', () => {
   });
 
   it('explains agentrun.spec.skills', async () => {
-    const out = await eventually(() => kubectl('explain', 'agentrun.spec.skills'));
+    const out = await eventually(() => kubectlOk(['explain', 'agentrun.spec.skills']));
     expect(out).toContain('enabled');
     expect(out).toContain('Name of a SkillPack');
   });
 
   it('explains typed tools (skillpack.spec.tools.parameters and args)', async () => {
-    const args = await eventually(() => kubectl('explain', 'skillpack.spec.tools.args'));
+    const args = await eventually(() => kubectlOk(['explain', 'skillpack.spec.tools.args']));
     expect(args).toContain('Argument template of a typed tool');
-    const parameter = await kubectl('explain', 'skillpack.spec.tools.parameters.properties');
+    const parameter = await kubectlOk(['explain', 'skillpack.spec.tools.parameters.properties']);
     expect(parameter).toContain('The parameters by name');
-    expect(await kubectl('explain', 'skillpack.spec.tools.argPolicy.allowedFlags')).toContain('Allowlist of flags');
+    expect(await kubectlOk(['explain', 'skillpack.spec.tools.argPolicy.allowedFlags'])).toContain('Allowlist of flags');
   });
 
   it('lists by short name and category, with the printer columns', async () => {
-    const cache = ['--cache-dir', join(testCluster.info().dir, 'kubectl-cache')];
-    const ar = await kubectl(...cache, 'get', 'ar', '-n', ns);
+    const ar = await kubectlOk(['get', 'ar', '-n', ns]);
     expect(ar.split('\n')[0]).toMatch(/^NAME\s+PHASE\s+SKILLS\s+POD\s+AGE/);
     expect(ar).toMatch(/status\s+Running\s+0\/0\s+status-abcde/);
-    const skp = await kubectl(...cache, 'get', 'skp');
+    const skp = await kubectlOk(['get', 'skp']);
     expect(skp.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+AGE/);
-    const all = await kubectl(...cache, 'get', 'skillpod', '-A');
+    const all = await kubectlOk(['get', 'skillpod', '-A']);
     expect(all).toContain('agentrun.skillpod.io/status');
     expect(all).toContain('skillpack.skillpod.io/crds-minimal');
   });

@@ -12,7 +12,8 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { clients, getRun, podOf, setPodStatus } from '../harness/kube.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
-import { kubectl, repoRoot } from './chart-support.ts';
+import { kubectlOk } from '../harness/kubectl.ts';
+import { repoRoot } from './chart-support.ts';
 
 const ARGOCD = 'argocd-controller'; // the field manager Argo CD's server-side apply uses
 const PACK = 'gitops-kube-inspector';
@@ -29,15 +30,11 @@ let operator: TestOperator;
 let ns: string;
 
 async function apply(manifest: object, extra: string[] = []): Promise<string> {
-  const result = await kubectl(['apply', '--server-side', `--field-manager=${ARGOCD}`, '-o', 'yaml', '-f', '-', ...extra], stringify(manifest, { version: '1.1' }));
-  if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
-  return result.stdout;
+  return await kubectlOk(['apply', '--server-side', `--field-manager=${ARGOCD}`, '-o', 'yaml', '-f', '-', ...extra], { input: stringify(manifest, { version: '1.1' }) });
 }
 
 async function get(kind: string, name: string, namespace?: string): Promise<Obj> {
-  const result = await kubectl(['get', kind, name, '-o', 'json', '--show-managed-fields', ...(namespace ? ['-n', namespace] : [])]);
-  if (result.code !== 0) throw new Error(`kubectl get ${kind} ${name}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Obj;
+  return JSON.parse(await kubectlOk(['get', kind, name, '-o', 'json', '--show-managed-fields', ...(namespace ? ['-n', namespace] : [])])) as Obj;
 }
 
 /** What Argo CD owns and compares: spec, labels, annotations, finalizers, generation. */

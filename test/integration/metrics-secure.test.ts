@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { startOperator, installSkillpod, type TestOperator } from '../harness/operator.ts';
-import { chartDir, helmOk, kubectl } from './chart-support.ts';
+import { kubectl } from '../harness/kubectl.ts';
+import { chartDir, helmOk } from './chart-support.ts';
 
 const kc = testCluster.kubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -31,7 +32,7 @@ const get = (token?: string) => undiciFetch(`${metricsUrl}/metrics`, { dispatche
 beforeAll(async () => {
   await installSkillpod();
   rendered = await helmOk(['template', 'skillpod', chartDir, '--namespace', 'skillpod-system', '--set', 'metrics.secure=true', '--show-only', 'templates/metrics-rbac.yaml']);
-  const applied = await kubectl(['apply', '--server-side', '--field-manager=metrics-test', '-f', '-'], rendered);
+  const applied = await kubectl(['apply', '--server-side', '--field-manager=metrics-test', '-f', '-'], { input: rendered });
   expect(applied.stderr).toBe('');
   ns = await testCluster.createNamespace('metrics-secure');
   operator = await startOperator(['--metrics-bind-address', '127.0.0.1:0', '--metrics-secure', 'true']);
@@ -39,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await operator?.stop();
-  await kubectl(['delete', '--ignore-not-found', '-f', '-'], rendered);
+  await kubectl(['delete', '--ignore-not-found', '-f', '-'], { input: rendered });
   await rbac.deleteClusterRoleBinding({ name: `metrics-reader-${ns}` }).catch(() => undefined);
   await testCluster.deleteNamespace(ns);
   await insecure.close();

@@ -1,24 +1,21 @@
 // The chart's PrometheusRule passes `promtool check rules` (promtool built from the Go module proxy by
 // test/testbin/build-promtool.sh, cached like the control plane), and its grant alert fires on the series it is
 // meant for (`promtool test rules`).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { builtPath } from '../harness/testbin.ts';
 import { chartDir, helmOk, repoRoot } from './chart-support.ts';
 
 const run = promisify(execFile);
 
 /** promtool from `make testbin`. Tests never build: a missing binary fails with how to build it. */
 function promtool(): string {
-  try {
-    return join(execFileSync('bash', [join(repoRoot, 'test/testbin/build-promtool.sh'), '--path'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(), 'promtool');
-  } catch (err) {
-    throw new Error(((err as { stderr?: string }).stderr ?? '').trim() || 'promtool is not built: run make testbin', { cause: err });
-  }
+  return join(builtPath(join(repoRoot, 'test/testbin/build-promtool.sh'), 'promtool is not built: run make testbin'), 'promtool');
 }
 
 async function renderedRules(extra: string[] = []): Promise<{ groups: Array<{ name: string; rules: Array<{ alert: string }> }> }> {

@@ -15,7 +15,8 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { getRun, podOf } from '../harness/kube.ts';
 import { installSkillpod, startOperator, type TestOperator } from '../harness/operator.ts';
-import { kubectl, repoRoot } from './chart-support.ts';
+import { kubectl } from '../harness/kubectl.ts';
+import { repoRoot } from './chart-support.ts';
 import { BUILT_IN } from './skillpacks-support.ts';
 
 const run = promisify(execFile);
@@ -103,7 +104,7 @@ describe('examples', () => {
     const text = readFileSync(join(repoRoot, 'examples/model/agentrun-with-model.yaml'), 'utf8');
     const parsed = parseAgentRun(parse(text));
     expect(parsed.ok, parsed.ok ? '' : parsed.error).toBe(true);
-    const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-n', ns, '-f', '-'], text);
+    const result = await kubectl(['apply', '--server-side', '--dry-run=server', '-n', ns, '-f', '-'], { input: text });
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('agentrun.skillpod.io/diagnose-with-model serverside-applied (server dry run)');
   });

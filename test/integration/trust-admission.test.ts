@@ -9,9 +9,10 @@ import { packViolations, type RequestedRule } from '../../operator/src/policy/gr
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, clients, deletePack, getRun, statusCode } from '../harness/kube.ts';
+import { kubectl } from '../harness/kubectl.ts';
 import { installSkillpod } from '../harness/operator.ts';
 import {
-  bindInNamespace, clusterAdmin, core, GRANT_POLICY, gone, kubectl, outcome, patchGrantPolicy, rbac, refusedEventually, reinstall, useRole, user, userCan,
+  bindInNamespace, clusterAdmin, core, GRANT_POLICY, gone, outcome, patchGrantPolicy, rbac, refusedEventually, reinstall, useRole, user, userCan,
 } from './trust-support.ts';
 
 const GROUP = { group: 'skillpod.io', version: 'v1alpha1' };
@@ -183,8 +184,8 @@ describe('the AgentRun admission policy: use on each pack, get on each Secret an
       const inB = await outcome(createRunAs(jane, nsB, 'with-use', { skills: [{ name: a }] }));
       expect([inB.code, inB.message.includes(`needs the verb use on SkillPack ${a} in namespace ${nsB}`)]).toEqual([403, true]);
       // The check docs/security.md tells admins to make for such packs, with the server's own kubectl.
-      const canA = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsA, `--as=${JANE}`);
-      const canB = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsB, `--as=${JANE}`);
+      const canA = await kubectl(['auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsA, `--as=${JANE}`]);
+      const canB = await kubectl(['auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, '-n', nsB, `--as=${JANE}`]);
       expect([canA.stdout.trim(), canB.stdout.trim()]).toEqual(['yes', 'no']);
     } finally {
       await undo();
@@ -194,7 +195,7 @@ describe('the AgentRun admission policy: use on each pack, get on each Secret an
     }
     await refusedEventually(() => createRunAs(jane, nsA, 'after-opt-out', { skills: [{ name: a }] }), /cluster-wide: a ClusterRoleBinding/);
     // Cluster-wide, as the admin would check it for every other pack: no.
-    const cluster = await kubectl('auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, `--as=${JANE}`);
+    const cluster = await kubectl(['auth', 'can-i', 'use', `skillpacks.skillpod.io/${a}`, `--as=${JANE}`]);
     expect(cluster.stdout.trim()).toBe('no');
   });
 

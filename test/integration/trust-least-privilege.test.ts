@@ -9,7 +9,8 @@ import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, can, clients, deletePack, getRun, podOf, setPodStatus } from '../harness/kube.ts';
 import { startOperator, type TestOperator } from '../harness/operator.ts';
-import { bindInNamespace, kubectl, outcome, patchGrantPolicy, rbac, refusedEventually, reinstall, tokenConfig, useRole, user } from './trust-support.ts';
+import { kubectl } from '../harness/kubectl.ts';
+import { bindInNamespace, outcome, patchGrantPolicy, rbac, refusedEventually, reinstall, tokenConfig, useRole, user } from './trust-support.ts';
 
 const GROUP = { group: 'skillpod.io', version: 'v1alpha1' };
 const JANE = 'trust-lp-jane';
@@ -102,7 +103,7 @@ describe('least privilege', () => {
     expect(await statusWith(token, 'secrets', nsA)).toBe(403);
     expect(await can(username, 'delete', 'pods', nsA)).toBe(false);
     // What docs/security.md tells a person to run to see what a run receives.
-    const listed = await kubectl('auth', 'can-i', '--list', '-n', nsA, `--as=${username}`);
+    const listed = await kubectl(['auth', 'can-i', '--list', '-n', nsA, `--as=${username}`]);
     expect(listed.stdout).toMatch(/^pods\s+\[\]\s+\[\]\s+\[get list watch\]$/m);
     expect(listed.stdout).not.toMatch(/^secrets/m);
   });

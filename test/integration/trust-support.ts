@@ -1,9 +1,6 @@
 // Identities and small actions shared by the trust-*.test.ts files: real client-certificate users, tokens from the
 // TokenRequest API, per-pack `use` grants as docs/security.md describes them, and edits of the installed policies
 // that are always undone. Not a test file itself.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import {
   AdmissionregistrationV1Api, ApiException, CoreV1Api, CustomObjectsApi, RbacAuthorizationV1Api, type KubeConfig,
 } from '@kubernetes/client-node';
@@ -94,18 +91,6 @@ export async function userCan(userName: string, verb: string, resource: { group?
   const review = await authz.createSubjectAccessReview({ body: { spec: { user: userName, resourceAttributes: { verb, group: resource.group ?? '', resource: resource.resource,
     ...(resource.name ? { name: resource.name } : {}), ...(resource.namespace ? { namespace: resource.namespace } : {}) } } } });
   return review.status?.allowed ?? false;
-}
-
-/** Runs the server's own kubectl (the test binaries) as the admin, e.g. `auth can-i … --as=jane`. */
-export async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { binDir, kubeconfig } = testCluster.info();
-  try {
-    const { stdout, stderr } = await promisify(execFile)(join(binDir, 'kubectl'), ['--kubeconfig', kubeconfig, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
 }
 
 /** Adds (or, with null, removes) keys of the grant policy ConfigMap; returns the undo. */

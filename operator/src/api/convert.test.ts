@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { cel, listMap } from './cel.ts';
 import { ConversionError, jsonSchemaToStructural, toStructural, zodToJSONSchema } from './convert.ts';
 import { structuralProblems } from './structural.ts';
-import { golden } from './testdata/golden.ts';
+import { expectGolden } from '../../../test/harness/golden.ts';
 
 // Each zod shape that needs rewriting, with what zod writes and what the CRD gets; the golden file shows both.
 const CASES: Record<string, z.ZodType> = {
@@ -45,7 +45,7 @@ describe('zod to structural schema', () => {
       doc[name] = { zod: zodToJSONSchema(schema), crd: toStructural(schema) };
     }
     const actual = stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });
-    expect(actual).toBe(golden('convert.golden.yaml', actual));
+    expectGolden(new URL('./testdata/convert.golden.yaml', import.meta.url), actual);
   });
 
   it.each(Object.entries(CASES))('%s is structural', (_name, schema) => {

@@ -6,7 +6,7 @@ import { buildCRD, crdFileName, DEFINITIONS, type KindDefinition, type Schema } 
 import { toKindSchema } from './convert.ts';
 import { generatedFiles } from './generate.ts';
 import { structuralProblems, undocumentedFields } from './structural.ts';
-import { golden } from './testdata/golden.ts';
+import { expectGolden } from '../../../test/harness/golden.ts';
 
 const root = join(import.meta.dirname, '..', '..', '..');
 
@@ -38,7 +38,7 @@ describe.each(DEFINITIONS.map((d) => [d.names.kind, d] as const))('%s', (kind, d
 
   it('schema matches its golden file', () => {
     const actual = stringify(schema, { lineWidth: 0, aliasDuplicateObjects: false });
-    expect(actual).toBe(golden(`${kind.toLowerCase()}.schema.golden.yaml`, actual));
+    expectGolden(new URL(`./testdata/${kind.toLowerCase()}.schema.golden.yaml`, import.meta.url), actual);
   });
 
   it('schema is structural and bounded', () => {

@@ -1,9 +1,10 @@
 // Golden files: the rendered objects of representative runs, reviewed as YAML. Regenerate with
 //   UPDATE_GOLDEN=1 npx vitest run --project unit operator/src/builders
-// and read the diff: every change to them is a change to what runs in clusters.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+// and read the diff: every change to them is a change to what runs in clusters (test/harness/golden.ts: a missing
+// golden file fails, and CI never writes one).
+import { describe, it } from 'vitest';
 import { stringify } from 'yaml';
+import { expectGolden } from '../../../test/harness/golden.ts';
 import { buildRunObjects, grantSnapshot, type RunObjects } from './index.ts';
 import { agentRun, apiServer, gitPack, helmPack, pack, packs, representativeRun, settings } from './testdata/fixtures.ts';
 
@@ -23,11 +24,7 @@ function render(objects: RunObjects, extra: Record<string, unknown> = {}): strin
 }
 
 function golden(name: string, actual: string): void {
-  const file = new URL(`./testdata/${name}.golden.yaml`, import.meta.url);
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
-  // A missing golden file fails: CI must never approve its own output.
-  if (!existsSync(file)) throw new Error(`missing golden file ${file.pathname}: run with UPDATE_GOLDEN=1`);
-  expect(actual).toBe(readFileSync(file, 'utf8'));
+  expectGolden(new URL(`./testdata/${name}.golden.yaml`, import.meta.url), actual);
 }
 
 describe('golden', () => {
