@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: from a clone with `make setup` done to a real agent's result, on this machine, without Docker.
-#   1. the local control plane with a real node (make cluster-up NODE=1: builds what it needs the first time)
+#   1. the local control plane with a real node (make cluster-up NODE=1: builds what it needs the first time); the
+#      node's own admission policy puts run pods in the host network (test/harness/node-host-network.ts)
 #   2. every image, built locally and imported into the node: the operator and the executor (test/node/build.sh),
 #      the example agent and the built-in packs' tools under the exact references they name (test/demo/images.sh)
 #   3. the Helm chart: operator (from its image), admission policies, grant policy, built-in SkillPacks in one
-#      `helm upgrade --install`, with the local node's adaptations (testNode: host network, API server on loopback)
+#      `helm upgrade --install`, with the local node's adaptations (testNode: the operator's pod in the host network,
+#      API server on loopback; the operator-bounds binding leaving out the demo namespace's label)
 #   4. a namespace for the run: the node runs pods in the host network, so it cannot enforce `restricted`
 #   5. examples/runs/inspect-namespace.yaml applied unchanged, 6. `kubectl wait` for its end,
 #   7. its result and the audit lines of its skill; the cluster stays up.

@@ -2,14 +2,15 @@
 // the executor is injected and serves the skill over /ipc, kubectl in the skill's sidecar talks to the API server
 // with the run's projected token, and the agent's termination message becomes status.result. The operator runs
 // in-process under its own ServiceAccount. Pods join the host network (the node has no pod network) and reach the
-// API server at 127.0.0.1 (settings.testHostNetworkApiServer); nothing here dials anything but loopback.
-import { AdmissionregistrationV1Api, NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
+// API server at 127.0.0.1, both set at admission by the node's own policy (test/harness/node-host-network.ts), not by
+// the operator; nothing here dials anything but loopback.
+import { NetworkingV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRun } from '../../operator/src/api/index.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, clients, condition, createRun, deletePack, deleteRun, getRun, grantsOf, GRANTS_GONE, patchRun, podOf, statusCode } from '../harness/kube.ts';
-import { testNode } from '../harness/node-context.ts';
+import { HOST_NETWORK_NAMESPACE_LABEL, testNode } from '../harness/node-context.ts';
 import { installSkillpod, startOperator, type TestOperator } from '../harness/operator.ts';
 
 const kc = testCluster.kubeConfig();
@@ -23,8 +24,6 @@ const KUBECTL = 'e2e-kubectl';
 const SHELL = 'e2e-shell';
 const BROKEN = 'e2e-broken';
 const NEVER_READY = 'e2e-never-ready';
-/** Namespaces of this suite carry this label: the operator-bounds admission policy lets their pods use the host network. */
-const TEST_NODE_LABEL = 'skillpod.io/e2e-host-network';
 
 /** Waits until the run reaches a terminal phase and returns it. */
 async function finished(name: string, timeoutMs = 90_000): Promise<AgentRun> {
@@ -53,25 +52,10 @@ async function logsOf(pod: V1Pod, container: string): Promise<string> {
 
 beforeAll(async () => {
   await installSkillpod();
-  // The operator-bounds policy (helm/skillpod/files/admission-operator-bounds.yaml) refuses pods in the host
-  // network. The node has no pod network, so this suite's namespaces are left out of that one binding; the
-  // integration suite tests the policy itself.
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const binding = await admission.readValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds' }).catch(() => undefined);
-  if (binding) {
-    binding.spec.matchResources = {
-      ...binding.spec.matchResources,
-      namespaceSelector: { matchExpressions: [{ key: TEST_NODE_LABEL, operator: 'DoesNotExist' }] },
-    };
-    await admission.replaceValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds', body: binding });
-  }
-  operator = await startOperator([
-    '--executor-image', images.executor,
-    '--default-agent-image', images.agent,
-    '--test-host-network-api-server', apiServerAddress,
-  ]);
+  await testNode.allowHostNetworkNamespaces();
+  operator = await startOperator(['--executor-image', images.executor, '--default-agent-image', images.agent]);
   // Not `restricted`: Pod Security refuses the host network, which this node needs (docs/testing.md).
-  ns = await testCluster.createNamespace('e2e', { [TEST_NODE_LABEL]: 'true' });
+  ns = await testCluster.createNamespace('e2e', { [HOST_NETWORK_NAMESPACE_LABEL]: 'true' });
   // A typed tool (the default grant policy refuses free arguments beside RBAC): the agent names a kind and a format.
   await applyPack(KUBECTL, {
     image: images.kubectl,
@@ -118,7 +102,13 @@ describe.concurrent('an AgentRun on a real node', () => {
     ].join('\n');
     const created = await createRun(ns, 'lists-pods', { task, agent: {}, skills: [{ name: KUBECTL }, { name: SHELL }] });
     const pod = await podOf(ns, 'lists-pods');
+    // Adapted to this node at admission (test/harness/node-host-network.ts): the host network, and every container
+    // pointed at the API server on loopback.
     expect(pod.spec?.hostNetwork).toBe(true);
+    const [apiHost, apiPort] = apiServerAddress.split(':');
+    for (const c of [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]) {
+      expect(c.env, c.name).toEqual(expect.arrayContaining([{ name: 'KUBERNETES_SERVICE_HOST', value: apiHost }, { name: 'KUBERNETES_SERVICE_PORT', value: apiPort }]));
+    }
     const run = await finished('lists-pods');
     expect(run.status?.phase, JSON.stringify(run.status)).toBe('Succeeded');
     const result = resultOf(run);

@@ -12,14 +12,13 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { AgentRun } from '../../operator/src/api/index.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { getRun } from '../harness/kube.ts';
-import { testNode } from '../harness/node-context.ts';
+import { HOST_NETWORK_NAMESPACE_LABEL, testNode } from '../harness/node-context.ts';
 import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
 import { builtPath } from '../harness/testbin.ts';
 import { install } from '../../operator/src/install/apply.ts';
@@ -27,8 +26,7 @@ import { kubectl } from '../harness/kubectl.ts';
 
 const run = promisify(execFile);
 const kc = testCluster.kubeConfig();
-const { images, apiServerAddress, containerdSocket } = testNode.info();
-const TEST_NODE_LABEL = 'skillpod.io/e2e-host-network';
+const { images, containerdSocket } = testNode.info();
 const INTERNET = process.env.SKILLPOD_E2E_INTERNET === '1';
 const examplesDir = join(repoRoot, 'examples/runs');
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith('.yaml')).sort().map((file) => {
@@ -42,12 +40,7 @@ let ns: string;
 beforeAll(async () => {
   await installSkillpod();
   await install(kc, { root: repoRoot }); // the built-in SkillPacks too, as make install applies them
-  const admission = kc.makeApiClient(AdmissionregistrationV1Api);
-  const binding = await admission.readValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds' }).catch(() => undefined);
-  if (binding) {
-    binding.spec.matchResources = { ...binding.spec.matchResources, namespaceSelector: { matchExpressions: [{ key: TEST_NODE_LABEL, operator: 'DoesNotExist' }] } };
-    await admission.replaceValidatingAdmissionPolicyBinding({ name: 'skillpod-operator-bounds', body: binding });
-  }
+  await testNode.allowHostNetworkNamespaces();
   // The images the examples and packs name, built by `make node` (test/demo/images.sh), imported into the node.
   const demoImages = builtPath(join(repoRoot, 'test/demo/images.sh'), 'the demo images are not built: run make node');
   for (const role of ['example-agent', 'kubectl', 'helm', 'curl']) {
@@ -61,8 +54,8 @@ beforeAll(async () => {
       expect(patched.stderr).toBe('');
     }
   }
-  operator = await startOperator(['--executor-image', images.executor, '--test-host-network-api-server', apiServerAddress]);
-  ns = await testCluster.createNamespace('e2e-examples', { [TEST_NODE_LABEL]: 'true' });
+  operator = await startOperator(['--executor-image', images.executor]);
+  ns = await testCluster.createNamespace('e2e-examples', { [HOST_NETWORK_NAMESPACE_LABEL]: 'true' });
   await eventually(async () => {
     const packs = await kubectl(['get', 'skillpacks', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}']);
     for (const name of ['kube-inspector', 'http-fetch', 'helm']) expect(packs.stdout).toContain(`${name}=True`);

@@ -1,8 +1,10 @@
 // The operator itself in the cluster: its image (test/node/build.sh: Node 24, the compiled operator, production
 // dependencies; no registry), rendered by the Helm chart and applied, running on the test node as the chart's
-// ServiceAccount, and carrying an AgentRun to its result. The chart's Deployment is adapted to a node without pod
-// network, as everything on this node is: host network, the API server at 127.0.0.1, probes on 127.0.0.1 (a probe
-// to the pod IP would dial the machine's own address).
+// ServiceAccount, and carrying an AgentRun to its result. The chart is rendered with its testNode values, as `make demo`
+// installs it: the operator's pod in the host network (a node without pod network), its probes and the API server on
+// 127.0.0.1 (a probe to the pod IP would dial the machine's own address), and the operator-bounds binding leaving out
+// this suite's namespaces. The run's pod is put in the host network by the node's own admission policy
+// (test/harness/node-host-network.ts), not by the operator.
 import { join } from 'node:path';
 import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,27 +12,25 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyPack, clients, createRun, deletePack, getRun } from '../harness/kube.ts';
-import { testNode } from '../harness/node-context.ts';
-import { freePort } from '../harness/ports.ts';
 import { kubectlOk } from '../harness/kubectl.ts';
+import { HOST_NETWORK_NAMESPACE_LABEL, testNode } from '../harness/node-context.ts';
+import { freePort } from '../harness/ports.ts';
 import { helmOk } from '../integration/chart-support.ts';
 import { repoRoot } from '../harness/operator.ts';
 
 const NAMESPACE = 'skillpod-system';
 const PACK = 'e2e-image-kubectl';
-const TEST_NODE_LABEL = 'skillpod.io/e2e-host-network';
 const { images, apiServerAddress } = testNode.info();
 const apps = testCluster.kubeConfig().makeApiClient(AppsV1Api);
 const { core } = clients();
 let ns: string;
 let rendered = '';
 
-type Doc = { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> }; spec?: Record<string, unknown> };
-type Container = { env?: { name: string; value: string }[]; [probe: string]: unknown };
+type Doc = { kind?: string; metadata?: { name?: string; annotations?: Record<string, string> } };
 
 const split = (image: string) => ({ repository: image.slice(0, image.lastIndexOf(':')), tag: image.slice(image.lastIndexOf(':') + 1) });
 
-/** The chart, rendered for this node. */
+/** The chart, rendered for this node (without its `helm test` hook, which cannot run here). */
 async function render(port: number): Promise<string> {
   const operator = split(images.operator);
   const executor = split(images.executor);
@@ -38,32 +38,11 @@ async function render(port: number): Promise<string> {
     '--set', `image.repository=${operator.repository}`, '--set', `image.tag=${operator.tag}`, '--set', 'image.pullPolicy=Never',
     '--set', `operator.executorImage.repository=${executor.repository}`, '--set', `operator.executorImage.tag=${executor.tag}`,
     '--set', `operator.defaultAgentImage=${images.agent}`,
-    '--set', `operator.extraArgs[0]=--test-host-network-api-server=${apiServerAddress}`,
-    // In the host network, serve health and metrics on loopback only (the chart's `:port` is every address).
-    '--set', `operator.extraArgs[1]=--server-bind-address=127.0.0.1:${port}`,
+    '--set', 'testNode.enabled=true', '--set', `testNode.apiServer=${apiServerAddress}`,
+    '--set', `testNode.namespaceLabel=${HOST_NETWORK_NAMESPACE_LABEL}`,
     '--set', `service.port=${port}`]);
-  const [host, apiPort] = apiServerAddress.split(':') as [string, string];
   const docs = parseAllDocuments(out).map((d) => d.toJSON() as Doc | null).filter((d): d is Doc => d !== null);
-  const kept = docs.filter((d) => !d.metadata?.annotations?.['helm.sh/hook']).map((d) => {
-    if (d.kind === 'Deployment') {
-      const pod = (d.spec!.template as { spec: { hostNetwork?: boolean; dnsPolicy?: string; containers: Container[] } }).spec;
-      pod.hostNetwork = true;
-      pod.dnsPolicy = 'ClusterFirstWithHostNet';
-      for (const c of pod.containers) {
-        c.env = [...(c.env ?? []), { name: 'KUBERNETES_SERVICE_HOST', value: host }, { name: 'KUBERNETES_SERVICE_PORT', value: apiPort }];
-        for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-          const p = c[probe] as { httpGet?: { host?: string } } | undefined;
-          if (p?.httpGet) p.httpGet.host = '127.0.0.1';
-        }
-      }
-    }
-    if (d.kind === 'ValidatingAdmissionPolicyBinding' && d.metadata?.name === 'skillpod-operator-bounds') {
-      // As in agentrun.test.ts: the bounds refuse host-network pods, which this node needs.
-      d.spec!.matchResources = { ...(d.spec!.matchResources as object), namespaceSelector: { matchExpressions: [{ key: TEST_NODE_LABEL, operator: 'DoesNotExist' }] } };
-    }
-    return d;
-  });
-  return kept.map((d) => stringify(d, { version: '1.1' })).join('---\n');
+  return docs.filter((d) => !d.metadata?.annotations?.['helm.sh/hook']).map((d) => stringify(d, { version: '1.1' })).join('---\n');
 }
 
 beforeAll(async () => {
@@ -83,7 +62,7 @@ beforeAll(async () => {
   await apply(crds.join('---\n'));
   await kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/agentruns.skillpod.io', 'crd/skillpacks.skillpod.io']);
   await apply(documents.filter((d) => !crds.includes(d)).join('---\n'));
-  ns = await testCluster.createNamespace('e2e-image', { [TEST_NODE_LABEL]: 'true' });
+  ns = await testCluster.createNamespace('e2e-image', { [HOST_NETWORK_NAMESPACE_LABEL]: 'true' });
   await applyPack(PACK, {
     image: images.kubectl,
     tools: [{ name: 'get', command: ['kubectl', 'get'],

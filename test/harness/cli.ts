@@ -72,11 +72,11 @@ async function upNode(state: State): Promise<void> {
     plane: { apiPort, caCert: p('ca.crt'), caKey: p('ca.key'), adminCert: p('admin.crt'), adminKey: p('admin.key') },
   });
   await writeFile(stateFile, JSON.stringify({ ...state, node: node.state() }, null, 2));
-  // What `make run` needs so the operator's pods run on this node (docs/testing.md, "The node").
+  // What `make run` needs so the operator's pods run on this node: its images. The host network and the loopback API
+  // server are the node's own doing (node-host-network.ts), not the operator's (docs/testing.md, "The node").
   await writeFile(operatorEnv, [
     `SKILLPOD_EXECUTOR_IMAGE=${node.images.executor}`,
     `SKILLPOD_DEFAULT_AGENT_IMAGE=${node.images.agent}`,
-    `SKILLPOD_TEST_HOST_NETWORK_API_SERVER=127.0.0.1:${apiPort}`,
   ].join('\n') + '\n');
   await writeFile(exampleFile, exampleRun(node.images));
   console.log(`node ${node.name} Ready in ${((Date.now() - started) / 1000).toFixed(1)}s; logs in ${join(node.dir, 'logs')}`);

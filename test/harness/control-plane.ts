@@ -28,7 +28,8 @@ const READY_TIMEOUT_MS = 180_000;
 
 /**
  * etcd, kube-apiserver and kube-controller-manager on free loopback ports with certificates made for this start,
- * RBAC authorization and the PodSecurity, ServiceAccount and ValidatingAdmissionPolicy admission plugins.
+ * RBAC authorization and the PodSecurity, ServiceAccount, ValidatingAdmissionPolicy and MutatingAdmissionPolicy admission
+ * plugins.
  */
 export class ControlPlane {
   readonly dir: string;
@@ -118,7 +119,9 @@ export class ControlPlane {
       `--service-account-key-file=${c.serviceAccountPub}`,
       `--service-account-signing-key-file=${c.serviceAccountKey}`,
       '--authorization-mode=Node,RBAC',
-      '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,ValidatingAdmissionPolicy,' +
+      // MutatingAdmissionPolicy (GA and on by default in 1.36) is named so that the test node's policy
+      // (node-host-network.ts) does not hang on a default.
+      '--enable-admission-plugins=NamespaceLifecycle,ServiceAccount,PodSecurity,ValidatingAdmissionPolicy,MutatingAdmissionPolicy,' +
         'LimitRanger,ResourceQuota,DefaultStorageClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
       '--allow-privileged=false',
       // A loopback advertise address makes the `kubernetes` Endpoints invalid; nothing here needs them.

@@ -12,6 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { adaptedForHostNetwork, HOST_NETWORK_POLICY, hostNetworkPolicy, hostNetworkProbePod } from './node-host-network.ts';
 import { freePort } from './ports.ts';
 import { isAlive, sleep, startProcess, stopProcessGroup, type ManagedProcess } from './processes.ts';
 import { builtPath } from './testbin.ts';
@@ -157,6 +158,7 @@ export class TestNode {
     await this.startKubelet();
     await this.startScheduler();
     await this.waitForReady();
+    await this.adaptRunPods();
   }
 
   private async startContainerd(): Promise<void> {
@@ -344,6 +346,33 @@ shutdownGracePeriod: 0s
   }
 
   /**
+   * Run pods are adapted to this node at admission, by a test-only MutatingAdmissionPolicy (node-host-network.ts):
+   * applied server-side (a second node start against the same control plane changes nothing), then awaited, since
+   * kube-apiserver loads policies through its informers: a labelled pod is sent as a dry run until the answer is
+   * in the host network with the loopback API server in its env.
+   */
+  private async adaptRunPods(): Promise<void> {
+    const api = `https://127.0.0.1:${this.plane.apiPort}`;
+    const tls = { ca: readFileSync(this.plane.caCert), cert: readFileSync(this.plane.adminCert), key: readFileSync(this.plane.adminKey) };
+    const [policy, binding] = hostNetworkPolicy('127.0.0.1', this.plane.apiPort);
+    for (const [plural, object] of [['mutatingadmissionpolicies', policy], ['mutatingadmissionpolicybindings', binding]] as const) {
+      const url = `${api}/apis/admissionregistration.k8s.io/v1/${plural}/${HOST_NETWORK_POLICY}?fieldManager=skillpod-test-node&force=true`;
+      const res = await httpsGet(url, tls, { method: 'PATCH', body: JSON.stringify(object), contentType: 'application/apply-patch+yaml' });
+      if (res.status !== 200 && res.status !== 201) throw new Error(`applying ${plural}/${HOST_NETWORK_POLICY} failed: ${res.status} ${res.body}`);
+    }
+    const deadline = Date.now() + 60_000;
+    let last = '';
+    while (Date.now() < deadline) {
+      const res = await httpsGet(`${api}/api/v1/namespaces/default/pods?dryRun=All`, tls,
+        { method: 'POST', body: JSON.stringify(hostNetworkProbePod()), contentType: 'application/json' });
+      last = `${res.status} ${res.body.slice(0, 500)}`;
+      if (res.status === 201 && adaptedForHostNetwork(JSON.parse(res.body), '127.0.0.1', this.plane.apiPort)) return;
+      await sleep(250);
+    }
+    throw new Error(`the MutatingAdmissionPolicy ${HOST_NETWORK_POLICY} did not act on a dry-run pod within 60s; last answer: ${last}`);
+  }
+
+  /**
    * Every process of the node runs with a proxy that refuses (port 9 on loopback, nothing listens): an image that
    * is not imported makes containerd try a registry, and the proxy turns that into an immediate ErrImagePull
    * instead of a DNS query and a connection to the outside. Loopback addresses (the API server) bypass proxies.
@@ -410,9 +439,11 @@ export function startNodeWatchdog(ownerPid: number, dir: string): number {
   return child.pid ?? 0;
 }
 
-function httpsGet(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer },
+  send: { method: string; body: string; contentType: string } | undefined = undefined): Promise<{ status: number; body: string }> {
   return new Promise((resolvePromise, reject) => {
-    const req = httpsRequest(url, { ...tls, rejectUnauthorized: tls.ca !== undefined, timeout: 5000 }, (res) => {
+    const headers = send ? { 'content-type': send.contentType, accept: 'application/json' } : {};
+    const req = httpsRequest(url, { ...tls, method: send?.method ?? 'GET', headers, rejectUnauthorized: tls.ca !== undefined, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => { body += chunk; });
@@ -420,6 +451,6 @@ function httpsGet(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer }
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(send?.body);
   });
 }

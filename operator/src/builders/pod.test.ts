@@ -18,7 +18,6 @@ import {
   toolsJSON,
 } from './index.ts';
 import { agentRun, apiServer, kubectlPack, packs, representativeRun, RUN_UID, settings } from './testdata/fixtures.ts';
-import { settingsSchema } from '../config/settings.ts';
 
 const pod = buildRunObjects({ run: representativeRun, packs, settings, apiServer }).pod!;
 const spec = pod.spec!;
@@ -178,26 +177,11 @@ describe('skill sidecars', () => {
   });
 });
 
-describe('test host network (settings.testHostNetworkApiServer, for the test node only)', () => {
-  it('is off by default: no host network, no API server address in any container', () => {
+describe('no test-only switch (the test node adapts run pods at admission: test/harness/node-host-network.ts)', () => {
+  it('never puts the pod in the host network nor gives any container an API server address', () => {
     expect(pod.spec?.hostNetwork).toBeUndefined();
     const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-    expect(all.some((c) => envOf(c, 'KUBERNETES_SERVICE_HOST'))).toBe(false);
-  });
-
-  it('puts the pod in the host network and points only the sidecars with RBAC at the loopback API server', () => {
-    const p = buildPod(runRef(representativeRun), representativeRun, packs, { ...settings, testHostNetworkApiServer: '127.0.0.1:6443' });
-    expect(p.spec?.hostNetwork).toBe(true);
-    const kubectl = p.spec?.initContainers?.find((c) => c.name === 'skill-kubectl');
-    expect(envOf(kubectl!, 'KUBERNETES_SERVICE_HOST')?.value).toBe('127.0.0.1');
-    expect(envOf(kubectl!, 'KUBERNETES_SERVICE_PORT')?.value).toBe('6443');
-    expect(envOf(p.spec!.initContainers!.find((c) => c.name === 'skill-git')!, 'KUBERNETES_SERVICE_HOST')).toBeUndefined();
-    expect(envOf(p.spec!.containers[0]!, 'KUBERNETES_SERVICE_HOST')).toBeUndefined();
-  });
-
-  it('accepts only a loopback address', () => {
-    expect(() => settingsSchema.parse({ testHostNetworkApiServer: '10.0.0.1:443' })).toThrow(/loopback/);
-    expect(settingsSchema.parse({ testHostNetworkApiServer: '127.0.0.1:6443' }).testHostNetworkApiServer).toBe('127.0.0.1:6443');
+    expect(all.filter((c) => envOf(c, 'KUBERNETES_SERVICE_HOST') || envOf(c, 'KUBERNETES_SERVICE_PORT')).map((c) => c.name)).toEqual([]);
   });
 });
 

@@ -49,7 +49,7 @@ import { containerSecurityContext, DEFAULT_RUN_GID, podSecurityContext } from '.
 export type BuilderSettings = Pick<
   Settings,
   'agentUid' | 'sidecarUid' | 'executorImage' | 'defaultAgentImage' | 'defaultAgentResources' | 'defaultSkillResources'
-> & { runGid?: number | undefined } & Partial<Pick<Settings, 'testHostNetworkApiServer'>>;
+> & { runGid?: number | undefined };
 
 /** Lifetime of the projected token; the kubelet renews it at 80%. Not 3607, which API servers stretch to a year. */
 export const TOKEN_EXPIRATION_SECONDS = 3600;
@@ -165,17 +165,6 @@ function installContainer(settings: BuilderSettings, gid: number): V1Container {
   };
 }
 
-/** Testing only (settings.testHostNetworkApiServer): where in-cluster clients find the API server. */
-function apiServerEnv(settings: BuilderSettings): V1EnvVar[] {
-  const address = settings.testHostNetworkApiServer;
-  if (!address) return [];
-  const colon = address.lastIndexOf(':');
-  return [
-    { name: 'KUBERNETES_SERVICE_HOST', value: address.slice(0, colon) },
-    { name: 'KUBERNETES_SERVICE_PORT', value: address.slice(colon + 1) },
-  ];
-}
-
 function skillContainer(pack: SkillPack, settings: BuilderSettings, gid: number): V1Container {
   const name = pack.metadata.name ?? '';
   const mounts = [
@@ -191,10 +180,7 @@ function skillContainer(pack: SkillPack, settings: BuilderSettings, gid: number)
     image: pack.spec.image,
     command: serveCommand(name),
     env: env(
-      [
-        ...Object.entries(executorSettings(toolsJSON(pack.spec.tools), settings.agentUid)).map(([k, value]) => ({ name: k, value })),
-        ...(packHasRBAC(pack) ? apiServerEnv(settings) : []),
-      ],
+      Object.entries(executorSettings(toolsJSON(pack.spec.tools), settings.agentUid)).map(([k, value]) => ({ name: k, value })),
       pack.spec.env,
     ),
     resources: mergeResources(pack.spec.resources, settings.defaultSkillResources),
@@ -306,6 +292,5 @@ export function buildPod(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: P
   if (spec.nodeSelector && Object.keys(spec.nodeSelector).length > 0) podSpec.nodeSelector = sortedMap(spec.nodeSelector);
   if (spec.runtimeClassName) podSpec.runtimeClassName = spec.runtimeClassName;
   if (spec.tolerations?.length) podSpec.tolerations = spec.tolerations.map((t) => ({ ...t }));
-  if (settings.testHostNetworkApiServer) podSpec.hostNetwork = true;
   return pod;
 }

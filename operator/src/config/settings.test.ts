@@ -48,4 +48,9 @@ describe('loadSettings', () => {
   it('refuses unknown flags', () => {
     expect(() => loadSettings(['--no-such-flag', 'x'], {})).toThrow(/no-such-flag/);
   });
+
+  it('has no test-only setting: the test node adapts pods itself (test/harness/node-host-network.ts)', () => {
+    expect(() => loadSettings(['--test-host-network-api-server', '127.0.0.1:6443'], {})).toThrow(/test-host-network-api-server/);
+    expect(Object.keys(loadSettings([], { SKILLPOD_TEST_HOST_NETWORK_API_SERVER: '127.0.0.1:6443' })).filter((k) => /^test|hostNetwork/i.test(k))).toEqual([]);
+  });
 });

@@ -45,13 +45,6 @@ export const settingsSchema = z.object({
     .describe('client-side limit on requests to the API server per second (client-go QPS); 0 means none. Watches are not limited'),
   apiBurst: z.coerce.number().int().min(1).max(10000).default(10)
     .describe('requests that may go at once before --api-qps applies (client-go Burst); only with --api-qps above 0'),
-  // Testing only: the test node of docs/testing.md has no pod network, so its pods join the host network, and
-  // the sidecars of packs with RBAC find the API server at this loopback address instead of the `kubernetes`
-  // Service. Such pods fail the restricted Pod Security Standard; empty (the default) in every real cluster.
-  testHostNetworkApiServer: z.union([
-    z.literal(''),
-    z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}:\d{1,5}$/, 'a loopback address 127.x.y.z:PORT'),
-  ]).default('').describe('testing only: pods use the host network and reach the API server at this loopback HOST:PORT'),
 }).refine((s) => !s.metricsSecure || s.metricsBindAddress !== '', {
   path: ['metricsSecure'],
   message: 'needs --metrics-bind-address: the probes stay plain HTTP for the kubelet, /metrics gets a port of its own',
