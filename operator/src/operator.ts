@@ -18,8 +18,6 @@ export interface OperatorOptions {
   handleSignals?: boolean;
   /** Tests only: a fixed policy instead of the ConfigMap skillpod-grant-policy in the operator's namespace. */
   grantPolicy?: () => GrantPolicy;
-  /** Benchmarks only: false leaves the domain metrics (metrics/agentruns.ts) out, to measure what they cost. */
-  domainMetrics?: boolean;
 }
 
 function parseBindAddress(address: string): { host: string; port: number } {
@@ -49,7 +47,7 @@ export function createOperator(options: OperatorOptions): Manager {
   const packs = setupSkillPackController(manager, { settings, events, grantPolicy, policyChanged });
   const agentRuns = setupAgentRunController(manager, { settings, packs, events, grantPolicy, policyChanged, logger });
   // Domain metrics (runs by phase, durations, grants alive, …) from the caches and their transitions (metrics/).
-  if (options.domainMetrics !== false) {
+  if (settings.domainMetrics) {
     new AgentRunMetrics({ registry: manager.metrics.registry, runs: agentRuns.runs, pods: agentRuns.pods, packs,
       leading: () => manager.isLeader, namespaceLabel: settings.metricsNamespaceLabel });
   }

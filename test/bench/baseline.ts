@@ -7,9 +7,10 @@
 // Started by test/bench/operator.ts as a child process: `node test/bench/baseline.ts <config.json>`.
 import { readFileSync } from 'node:fs';
 import { parseAgentRun } from '../../operator/src/api/index.ts';
-import { buildRunObjects } from '../../operator/src/builders/index.ts';
+import { buildRunObjects } from '../../operator/src/agentrun/decide/render.ts';
 import { loadSettings } from '../../operator/src/config/settings.ts';
 import { DEFAULT_GRANT_POLICY } from '../../operator/src/policy/grant-policy.ts';
+import { packForCache } from '../../operator/src/skillpack/cached.ts';
 import { skillPackReadiness } from '../../operator/src/skillpack/readiness.ts';
 import { isStatus, KubeClient, ObjectWatcher, type WatchedObject } from '../harness/workload.ts';
 
@@ -28,7 +29,7 @@ const settings = loadSettings([], {});
 const ns = config.namespace;
 
 const packObject = await client.get<WatchedObject>(`/apis/skillpod.io/v1alpha1/skillpacks/${config.pack}`);
-const { pack } = skillPackReadiness(packObject, DEFAULT_GRANT_POLICY, undefined);
+const { pack } = skillPackReadiness(packForCache(packObject), DEFAULT_GRANT_POLICY);
 if (!pack) throw new Error(`SkillPack ${config.pack} does not parse`);
 const packs = new Map([[config.pack, pack]]);
 

@@ -11,6 +11,7 @@ import {
 } from '../harness/kube.ts';
 import { install } from '../../operator/src/install/apply.ts';
 import { installSkillpod, repoRoot, startOperator, type TestOperator } from '../harness/operator.ts';
+import { scrape, value } from './metrics-support.ts';
 
 const kc = testCluster.kubeConfig();
 const { core } = clients();
@@ -240,6 +241,28 @@ describe('an AgentRun', () => {
       expect(await statusCode(rbac.readClusterRoleBinding({ name: clusterName }))).toBe(404);
       expect(await statusCode(getRun(ns, 'cluster'))).toBe(404);
     }, 20_000);
+  });
+
+  it('a run with cluster rules writes its finalizer and status without a conflict, from creation to its end', async () => {
+    // Each pass that adds or removes the finalizer used to send the status with the resourceVersion from before that
+    // patch: a 409 and a reconcile error when the pod was created, and again when the run ended.
+    const conflicts = async () => {
+      const { samples } = await scrape(operator.url);
+      return { conflicts: value(samples, 'rest_client_requests_total', { code: '409' }),
+        errors: value(samples, 'controller_runtime_reconcile_errors_total', { controller: 'agentrun' }) };
+    };
+    await eventually(() => applyPack('ar-nodes', { rbac: { clusterRules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] } }));
+    const before = await conflicts();
+    await createRun(ns, 'no-conflict', { skills: [{ name: 'ar-nodes' }] });
+    const pod = await podOf(ns, 'no-conflict');
+    expect((await getRun(ns, 'no-conflict')).metadata.finalizers).toContain('skillpod.io/cluster-grants');
+    await setPodStatus(ns, pod.metadata!.name!, 'Running', exited(0, 'done'));
+    await eventually(async () => {
+      const r = await getRun(ns, 'no-conflict');
+      expect(condition(r, 'GrantsRevoked')?.status).toBe('True');
+      expect(r.metadata.finalizers ?? []).not.toContain('skillpod.io/cluster-grants');
+    }, 20_000);
+    expect(await conflicts()).toEqual(before);
   });
 
   it('catches up on a run that ended while the operator was down', async () => {

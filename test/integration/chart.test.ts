@@ -188,6 +188,9 @@ describe('chart: lint and render (no cluster)', () => {
     expect((must(fullObjects, 'Deployment', 'skillpod-operator').spec as { replicas: number }).replicas).toBe(2);
     must(fullObjects, 'PodDisruptionBudget', 'skillpod-operator');
     must(fullObjects, 'ServiceMonitor', 'skillpod-operator');
+    must(fullObjects, 'PrometheusRule', 'skillpod-operator');
+    must(fullObjects, 'ConfigMap', 'skillpod-dashboards');
+    expect(operatorContainer(fullObjects).args).toEqual(expect.arrayContaining(['--metrics-secure=true']));
     expect(find(await render(), 'PodDisruptionBudget', 'skillpod-operator'), 'no PDB for one replica').toBeUndefined();
   });
 
@@ -308,6 +311,13 @@ describe('chart: on the control plane', () => {
       properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }] },
   };
 
+  const prometheusRuleCrd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'prometheusrules.monitoring.coreos.com' },
+    spec: { group: 'monitoring.coreos.com', scope: 'Namespaced', names: { kind: 'PrometheusRule', plural: 'prometheusrules', singular: 'prometheusrule', listKind: 'PrometheusRuleList' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object',
+      properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } } }] },
+  };
+
   beforeAll(async () => {
     // What `make install` applies, whatever earlier test files left: the release below adopts it
     // (--take-ownership), which must work for a cluster set up with make install (server-side apply as two field
@@ -316,7 +326,8 @@ describe('chart: on the control plane', () => {
     // A stand-in for the Prometheus Operator's CRD (preserve-unknown-fields): the ServiceMonitor is only rendered
     // when asked for, and needs its kind to exist.
     await ext.createCustomResourceDefinition({ body: serviceMonitorCrd }).catch(() => undefined);
-    await waitForCrds(kc, [serviceMonitorCrd.metadata.name]);
+    await ext.createCustomResourceDefinition({ body: prometheusRuleCrd }).catch(() => undefined);
+    await waitForCrds(kc, [serviceMonitorCrd.metadata.name, prometheusRuleCrd.metadata.name]);
     dryRunNamespace = await testCluster.createNamespace('chart-dry-run', { 'pod-security.kubernetes.io/enforce': 'restricted' });
   });
 
@@ -326,6 +337,7 @@ describe('chart: on the control plane', () => {
     await helm(['uninstall', RELEASE, '-n', NAMESPACE, '--wait', '--ignore-not-found']);
     await testCluster.deleteNamespace(dryRunNamespace);
     await ext.deleteCustomResourceDefinition({ name: serviceMonitorCrd.metadata.name }).catch(() => undefined);
+    await ext.deleteCustomResourceDefinition({ name: prometheusRuleCrd.metadata.name }).catch(() => undefined);
   });
 
   it('accepts every rendered object in a server-side dry run, the test pod and the operator pod within the restricted Pod Security level', async () => {
@@ -388,7 +400,8 @@ describe('chart: on the control plane', () => {
     }, 20_000);
     await helmOk(['upgrade', RELEASE, chartDir, '-n', NAMESPACE, ...full]);
     manifest = await helmOk(['get', 'manifest', RELEASE, '-n', NAMESPACE]);
-    expect(kinds(manifest)).toEqual(expect.arrayContaining(['PodDisruptionBudget/skillpod-operator', 'ServiceMonitor/skillpod-operator', 'SkillPack/kube-operator']));
+    expect(kinds(manifest)).toEqual(expect.arrayContaining(['PodDisruptionBudget/skillpod-operator', 'ServiceMonitor/skillpod-operator', 'SkillPack/kube-operator',
+      'PrometheusRule/skillpod-operator', 'ConfigMap/skillpod-dashboards', 'ClusterRoleBinding/skillpod-operator-metrics-auth']));
     expect(kinds(manifest)).not.toContain('SkillPack/http-fetch');
     expect(await existing(manifest)).toHaveLength(parseObjects(manifest).length);
     expect(await statusCode(kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: NAMESPACE, name: 'skillpod-grant-policy' }))).toBe(200);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { ApiException, CoreV1Api, NetworkingV1Api, NodeV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRunObjects, type RunObjects } from '../../operator/src/builders/index.ts';
+import { buildRunObjects, type RunObjects } from '../../operator/src/agentrun/decide/render.ts';
 import { agentRun, apiServer, packs, representativeRun, settings } from '../../operator/src/builders/testdata/fixtures.ts';
 import { testCluster } from '../harness/context.ts';
 import { eventually } from '../harness/eventually.ts';

@@ -8,7 +8,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentRun } from '../../operator/src/api/index.ts';
-import { buildRunObjects, type RunObjects } from '../../operator/src/builders/index.ts';
+import { buildRunObjects, type RunObjects } from '../../operator/src/agentrun/decide/render.ts';
 import { agentRun, pack, settings } from '../../operator/src/builders/testdata/fixtures.ts';
 import { testCluster } from '../harness/context.ts';
 import { createRun } from '../harness/kube.ts';

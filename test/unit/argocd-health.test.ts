@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
+import { ALL_CONDITION_REASONS, ALL_CONDITION_TYPES } from '../../operator/src/api/conditions.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const healthDir = join(root, 'argocd/health/skillpod.io');
@@ -90,6 +91,31 @@ describe('Argo CD health checks', () => {
     expect(pack({ metadata: { name: 'p' }, status: { conditions: [{ type: 'Ready', status: 'Unknown' }] } })).toEqual({ status: 'Progressing', message: '' });
     expect(pack({ metadata: { name: 'p' } })).toEqual({ status: 'Progressing', message: 'waiting for the Skillpod operator to check the pack' });
   });
+});
+
+describe('the health checks and the operator agree on condition names', () => {
+  // The scripts match on condition types and reasons the operator writes; a rename on either side would turn a
+  // failed run Progressing in Argo CD. Both sides name them from operator/src/api/conditions.ts.
+  for (const kind of kinds) {
+    it(`${kind}: every condition type and reason the script names is one the operator writes`, () => {
+      const lua = readFileSync(join(healthDir, kind, 'health.lua'), 'utf8');
+      const types = [...lua.matchAll(/(?:condition\(|c\.type == )"([^"]+)"/g)].map((m) => m[1]!);
+      const reasons = [...lua.matchAll(/\.reason == "([^"]+)"/g)].map((m) => m[1]!);
+      expect(types.length).toBeGreaterThan(0);
+      for (const t of types) expect(ALL_CONDITION_TYPES, `condition type ${t}`).toContain(t);
+      for (const r of reasons) expect(ALL_CONDITION_REASONS, `reason ${r}`).toContain(r);
+    });
+
+    it(`${kind}: the fixtures carry only condition types and reasons the operator writes`, () => {
+      for (const file of readdirSync(join(healthDir, kind, 'testdata'))) {
+        const object = parse(readFileSync(join(healthDir, kind, 'testdata', file), 'utf8')) as { status?: { conditions?: Array<{ type: string; reason?: string }> } };
+        for (const c of object.status?.conditions ?? []) {
+          expect(ALL_CONDITION_TYPES, `${file}: type ${c.type}`).toContain(c.type);
+          if (c.reason !== undefined) expect(ALL_CONDITION_REASONS, `${file}: reason ${c.reason}`).toContain(c.reason);
+        }
+      }
+    });
+  }
 });
 
 /** argocd/argocd-cm-health.yaml: the same scripts as argocd-cm keys (resource.customizations.health.<group>_<kind>). */

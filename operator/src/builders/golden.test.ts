@@ -5,7 +5,8 @@
 import { describe, it } from 'vitest';
 import { stringify } from 'yaml';
 import { expectGolden } from '../../../test/harness/golden.ts';
-import { buildRunObjects, grantSnapshot, type RunObjects } from './index.ts';
+import { grantSnapshot } from './index.ts';
+import { buildRunObjects, type RunObjects } from '../agentrun/decide/render.ts';
 import { agentRun, apiServer, gitPack, helmPack, pack, packs, representativeRun, settings } from './testdata/fixtures.ts';
 
 function render(objects: RunObjects, extra: Record<string, unknown> = {}): string {

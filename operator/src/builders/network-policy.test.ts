@@ -2,7 +2,8 @@ import type { V1NetworkPolicyEgressRule } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { containsCIDR } from '../api/index.ts';
 import { intersectEgress, ipBlockWithoutMetadata, normalizeEgress } from './egress.ts';
-import { buildRunObjects, grantSnapshot, LABEL_RUN_UID } from './index.ts';
+import { buildIsolationNetworkPolicy, grantSnapshot, LABEL_RUN_UID } from './index.ts';
+import { buildRunObjects } from '../agentrun/decide/render.ts';
 import { agentRun, apiServer, gitPack, kubectlPack, pack, packs, representativeRun, RUN_UID, settings } from './testdata/fixtures.ts';
 
 describe('ipBlockWithoutMetadata', () => {
@@ -129,10 +130,10 @@ describe('buildNetworkPolicy', () => {
 describe('buildIsolationNetworkPolicy', () => {
   it('keeps the name and the pod selector, and allows nothing either way', () => {
     const objects = buildRunObjects({ run: representativeRun, packs, settings, apiServer });
-    expect(objects.isolationPolicy.metadata?.name).toBe(objects.networkPolicy.metadata?.name);
-    expect(objects.isolationPolicy.spec).toEqual({
+    expect(buildIsolationNetworkPolicy(objects.run).metadata?.name).toBe(objects.networkPolicy.metadata?.name);
+    expect(buildIsolationNetworkPolicy(objects.run).spec).toEqual({
       podSelector: { matchLabels: { [LABEL_RUN_UID]: RUN_UID } }, policyTypes: ['Ingress', 'Egress'], ingress: [], egress: [],
     });
-    expect(objects.isolationPolicy.metadata?.ownerReferences).toEqual(objects.networkPolicy.metadata?.ownerReferences);
+    expect(buildIsolationNetworkPolicy(objects.run).metadata?.ownerReferences).toEqual(objects.networkPolicy.metadata?.ownerReferences);
   });
 });

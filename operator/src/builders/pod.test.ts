@@ -1,22 +1,8 @@
 // The pod of design.md sections 3 and 4, checked point by point.
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import {
-  ANNOTATION_DISABLED_SKILLS,
-  ANNOTATION_GRANTS,
-  buildPod,
-  buildRunObjects,
-  executorSettings,
-  grantSnapshot,
-  LABEL_MANAGED_BY,
-  LABEL_RUN,
-  LABEL_RUN_UID,
-  mergeResources,
-  parseGrantSnapshot,
-  podProblem,
-  runRef,
-  toolsJSON,
-} from './index.ts';
+import { ANNOTATION_DISABLED_SKILLS, ANNOTATION_GRANTS, buildPod, executorSettings, grantSnapshot, LABEL_MANAGED_BY, LABEL_RUN, LABEL_RUN_UID, mergeResources, parseGrantSnapshot, podProblem, runRef, toolsJSON } from './index.ts';
+import { buildRunObjects } from '../agentrun/decide/render.ts';
 import { agentRun, apiServer, kubectlPack, packs, representativeRun, RUN_UID, settings } from './testdata/fixtures.ts';
 
 const pod = buildRunObjects({ run: representativeRun, packs, settings, apiServer }).pod!;
@@ -50,7 +36,7 @@ describe('pod level', () => {
     const run = structuredClone(representativeRun);
     run.spec.podLabels = { [LABEL_RUN]: 'fake', [LABEL_MANAGED_BY]: 'me', [LABEL_RUN_UID]: 'x' };
     run.spec.podAnnotations = { [ANNOTATION_DISABLED_SKILLS]: '', [ANNOTATION_GRANTS]: '{}' };
-    const p = buildPod(runRef(run), run, packs, settings);
+    const p = buildPod(runRef(run), run, packs, settings, 'helm');
     expect(p.metadata?.labels).toEqual({ [LABEL_MANAGED_BY]: 'skillpod', [LABEL_RUN]: 'triage-incident-4711', [LABEL_RUN_UID]: RUN_UID });
     expect(p.metadata?.annotations?.[ANNOTATION_DISABLED_SKILLS]).toBe('helm');
     expect(parseGrantSnapshot(p.metadata?.annotations?.[ANNOTATION_GRANTS]).ok).toBe(true);
@@ -69,7 +55,7 @@ describe('pod level', () => {
   });
 
   it('has an empty gate annotation when every skill is on', () => {
-    const p = buildPod(runRef(representativeRun), agentRun({ skills: [{ name: 'git' }] }), packs, settings);
+    const p = buildPod(runRef(representativeRun), agentRun({ skills: [{ name: 'git' }] }), packs, settings, '');
     expect(p.metadata?.annotations?.[ANNOTATION_DISABLED_SKILLS]).toBe('');
   });
 });
@@ -172,7 +158,7 @@ describe('skill sidecars', () => {
   });
 
   it('no token volume at all without a pack with RBAC', () => {
-    const p = buildPod(runRef(representativeRun), agentRun({ skills: [{ name: 'git' }] }), packs, settings);
+    const p = buildPod(runRef(representativeRun), agentRun({ skills: [{ name: 'git' }] }), packs, settings, '');
     expect(p.spec?.volumes?.some((v) => v.projected)).toBe(false);
   });
 });
@@ -195,7 +181,7 @@ describe('agent container', () => {
   });
 
   it('falls back to the default agent image and the image entrypoint', () => {
-    const p = buildPod(runRef(representativeRun), agentRun(), packs, settings);
+    const p = buildPod(runRef(representativeRun), agentRun(), packs, settings, '');
     expect(p.spec?.containers[0]?.image).toBe(settings.defaultAgentImage);
     expect(p.spec?.containers[0]?.command).toBeUndefined();
     expect(p.spec?.containers[0]?.args).toBeUndefined();
@@ -280,7 +266,7 @@ describe('podProblem', () => {
   });
   it('needs distinct UIDs', () => {
     expect(podProblem(agentRun(), packs, { ...settings, sidecarUid: settings.agentUid })?.reason).toBe('InvalidSettings');
-    expect(() => buildPod(runRef(representativeRun), agentRun(), packs, { ...settings, sidecarUid: settings.agentUid })).toThrow(/differ/);
+    expect(() => buildPod(runRef(representativeRun), agentRun(), packs, { ...settings, sidecarUid: settings.agentUid }, '')).toThrow(/differ/);
   });
 });
 

@@ -20,7 +20,7 @@
 import type { V1Container, V1EnvVar, V1Pod, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { AgentRun, EnvVar, Parameter, ParameterItems, SkillPack, Tool } from '../api/index.ts';
 import type { Settings } from '../config/settings.ts';
-import { disabledSkills, grantSnapshot, packHasRBAC, renderGrantSnapshot, skillGrants, skillNames, type PackMap } from './grants.ts';
+import { grantSnapshot, packHasRBAC, renderGrantSnapshot, skillNames, type PackMap } from './grants.ts';
 import { mergeOwnFirst, runLabels, sortedMap } from './labels.ts';
 import { AGENT_CONTAINER, ANNOTATION_DISABLED_SKILLS, ANNOTATION_GRANTS, INSTALL_CONTAINER, skillContainerName, skillDocKey, TASK_KEY } from './names.ts';
 import { ownerReference } from './owner.ts';
@@ -249,9 +249,10 @@ function volumes(run: RunRef, packs: readonly SkillPack[]): V1Volume[] {
 
 /**
  * The pod. Throws when podProblem() names a problem: check that first. The pod is created once and never
- * updated; the reconciler changes only the `skillpod.io/disabled-skills` annotation afterwards.
+ * updated; the reconciler changes only the `skillpod.io/disabled-skills` annotation (`gate`, decided by
+ * agentrun/decide/holdings.ts) afterwards.
  */
-export function buildPod(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: PackMap, settings: BuilderSettings): V1Pod {
+export function buildPod(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: PackMap, settings: BuilderSettings, gate: string): V1Pod {
   const problem = podProblem(agentRun, packs, settings);
   if (problem) throw new Error(`cannot build the pod of AgentRun ${run.namespace}/${run.name}: ${problem.message}`);
   const gid = settings.runGid ?? DEFAULT_RUN_GID;
@@ -259,7 +260,7 @@ export function buildPod(run: RunRef, agentRun: Pick<AgentRun, 'spec'>, packs: P
   const skillPacks = names.map((n) => packs.get(n) as SkillPack);
   const spec = agentRun.spec;
   const annotations: Record<string, string> = {
-    [ANNOTATION_DISABLED_SKILLS]: disabledSkills(skillGrants(agentRun, packs)),
+    [ANNOTATION_DISABLED_SKILLS]: gate,
     [ANNOTATION_GRANTS]: renderGrantSnapshot(grantSnapshot(agentRun, packs)),
   };
   const pod: V1Pod = {

@@ -3,17 +3,8 @@ import type { KubernetesObject, V1Container } from '@kubernetes/client-node';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { containsCIDR, type SkillPack } from '../api/index.ts';
-import {
-  buildRunObjects,
-  grantSnapshot,
-  LABEL_MANAGED_BY,
-  LABEL_RUN,
-  LABEL_RUN_NAMESPACE,
-  LABEL_RUN_UID,
-  packHasRBAC,
-  quantityValue,
-  type RunObjects,
-} from './index.ts';
+import { grantSnapshot, LABEL_MANAGED_BY, LABEL_RUN, LABEL_RUN_NAMESPACE, LABEL_RUN_UID, packHasRBAC, quantityValue } from './index.ts';
+import { buildRunObjects, type RunObjects } from '../agentrun/decide/render.ts';
 import { agentRun, apiServer, pack, settings } from './testdata/fixtures.ts';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildRunObjects,
-  EMPTY_SNAPSHOT,
-  grantSnapshot,
-  LABEL_RUN_NAMESPACE,
-  parseGrantSnapshot,
-  renderGrantSnapshot,
-  skillGrants,
-  type RunObjects,
-} from './index.ts';
+import { EMPTY_SNAPSHOT, grantSnapshot, LABEL_RUN_NAMESPACE, parseGrantSnapshot, renderGrantSnapshot } from './index.ts';
+import { buildRunObjects, type RunObjects } from '../agentrun/decide/render.ts';
+import { skillHoldings } from '../agentrun/decide/holdings.ts';
 import { agentRun, apiServer, gitPack, helmPack, kubectlPack, pack, packs, representativeRun, settings } from './testdata/fixtures.ts';
 
 const build = (run = representativeRun, p = packs, snapshot?: ReturnType<typeof grantSnapshot>): RunObjects =>
@@ -102,7 +95,7 @@ describe('grant snapshot', () => {
     const snapshot = grantSnapshot(representativeRun, packs);
     const parsed = parseGrantSnapshot(renderGrantSnapshot(snapshot));
     expect(parsed).toEqual({ ok: true, snapshot });
-    expect(skillGrants(representativeRun, packs, snapshot)).toEqual(skillGrants(representativeRun, packs));
+    expect(skillHoldings({ run: representativeRun, packs: packs, snapshot: snapshot })).toEqual(skillHoldings({ run: representativeRun, packs: packs }));
   });
 
   it('names every skill of the pod, switched off or not, even without RBAC or egress', () => {

@@ -32,6 +32,8 @@ export const settingsSchema = z.object({
     .describe('tls.crt and tls.key for --metrics-secure; empty: a self-signed certificate made at start'),
   metricsNamespaceLabel: boolish.default(false)
     .describe('adds a namespace label to the AgentRun metrics (one series per namespace with runs)'),
+  domainMetrics: boolish.default(true)
+    .describe('the skillpod_* metrics of runs and packs (docs/operations.md); false leaves only the controller, work-queue and client metrics'),
   leaderElect: boolish.default(false),
   leaderElectionId: z.string().default('skillpod-operator'),
   leaseDurationSeconds: z.coerce.number().int().min(2).max(300).default(15),

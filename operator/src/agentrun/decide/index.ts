@@ -65,7 +65,9 @@ function decideLive(observed: Observed, run: AgentRun, now: Date): Intent {
   }
 
   const next = nextStatus({
-    run, packs, holdings, standing: where, waitingFor, podProblem: problem, hasPod: Boolean(pod),
+    // The pass that creates the pod reports what the next pass would find (the pod starting, every skill in it), so
+    // the pod's appearance costs no second status write.
+    run, packs, holdings, standing: where, waitingFor, podProblem: problem, hasPod: Boolean(pod) || createPod,
     sidecarsReady: observation?.skillsReady, grantsRevoked: ended, now,
   });
   if (createPod) Object.assign(next, { podName: ref.childName, serviceAccountName: ref.childName, startTime: toRfc3339(now) });

@@ -20,6 +20,7 @@ export interface StatusFacts {
   /** Skills whose pack is missing or not Ready. */
   waitingFor: readonly string[];
   podProblem?: PodProblem | undefined;
+  /** The pod exists, or is created on this pass. */
   hasPod: boolean;
   /** Pack name → whether its sidecar is started and ready. */
   sidecarsReady?: ReadonlyMap<string, boolean> | undefined;
