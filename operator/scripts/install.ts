@@ -1,12 +1,11 @@
 // `make install`: applies to the current kubeconfig everything a cluster needs before the operator runs.
 import { resolve } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { install } from '../src/install/apply.ts';
+import { loadKubeConfig } from '../src/runtime/kubeconfig.ts';
 
-const kc = new KubeConfig();
-kc.loadFromDefault();
 const root = resolve(import.meta.dirname, '../..');
 try {
+  const kc = await loadKubeConfig();
   const objects = await install(kc, { root });
   for (const o of objects) console.log(`applied ${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`);
   console.log(`installed into ${kc.getCurrentCluster()?.server}`);

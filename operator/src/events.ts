@@ -8,6 +8,7 @@
 //   combined: further ones patch a single Event whose message starts "(combined from similar events): ".
 // Writes for one Event are serialized, so a burst of the same event yields one create and then patches.
 import { randomBytes } from 'node:crypto';
+import { ResourceClient } from './runtime/client.ts';
 import type { KubeHttp } from './runtime/kube-http.ts';
 import { errorSummary, isNotFound } from './runtime/errors.ts';
 import type { Logger } from './runtime/logger.ts';
@@ -26,6 +27,8 @@ export interface EventRecorder {
 }
 
 export const COMPONENT = 'skillpod-operator';
+
+const EVENT = { apiVersion: 'v1', kind: 'Event' };
 
 export interface EventRecorderOptions {
   now?: () => Date;
@@ -81,6 +84,7 @@ export function kubeEventRecorder(http: Pick<KubeHttp, 'request'>, log: Logger, 
   const similarLimit = opts.similarLimit ?? 10;
   const events = new Lru<Entry>(opts.maxEntries ?? 4096);
   const similar = new Lru<Similar>(opts.maxEntries ?? 4096);
+  const client = new ResourceClient(http);
 
   const failed = (reason: string, target: EventTarget) => (err: unknown) => {
     log.debug({ reason, object: target.metadata.name, error: errorSummary(err) }, 'event not recorded');
@@ -119,17 +123,14 @@ export function kubeEventRecorder(http: Pick<KubeHttp, 'request'>, log: Logger, 
         lastTimestamp: time,
         count: entry.count,
       });
-      const create = (entry: Entry) => http.request({ method: 'POST', path: `/api/v1/namespaces/${namespace}/events`, body: body(entry) }).then(() => undefined);
+      const create = (entry: Entry) => client.create(body(entry)).then(() => undefined);
 
       const entry = events.get(key);
       if (entry && at - entry.lastSeen <= windowMs) {
         entry.count += 1;
         entry.lastSeen = at;
         const count = entry.count;
-        entry.chain = entry.chain.then(() => http.request({
-          method: 'PATCH', path: `/api/v1/namespaces/${namespace}/events/${entry.name}`, contentType: 'application/merge-patch+json',
-          body: { count, lastTimestamp: time, message },
-        }).then(() => undefined, (err: unknown) => {
+        entry.chain = entry.chain.then(() => client.mergePatch(EVENT, { namespace, name: entry.name }, { count, lastTimestamp: time, message }).then(() => undefined, (err: unknown) => {
           // Gone (Events expire, an hour by default) or never created: made anew with the count so far.
           if (isNotFound(err)) return create(entry);
           throw err;

@@ -3,7 +3,7 @@
 // with one log line naming that setting and exit code 2 (config/startup.ts).
 import { loadSettings, SettingsError, settingsHelp } from './config/settings.ts';
 import { checkApiServer, LISTEN_SETTING, listenErrorMessage, loadKubeConfig, STARTUP_EXIT_CODE, StartupError } from './config/startup.ts';
-import { createOperator } from './operator.ts';
+import { createOperator, type OperatorOptions } from './operator.ts';
 import { createLogger, errorFields } from './runtime/index.ts';
 
 const argv = process.argv.slice(2);
@@ -32,7 +32,7 @@ function fail(setting: string, message: string): never {
 
 let kubeConfig;
 try {
-  kubeConfig = loadKubeConfig(process.env);
+  kubeConfig = await loadKubeConfig(process.env);
   const version = await checkApiServer(kubeConfig, { timeoutMs: settings.startupTimeoutSeconds * 1000 });
   logger.info({ server: kubeConfig.getCurrentCluster()?.server, version, namespaces: settings.watchNamespaces.length ? settings.watchNamespaces : 'all',
     leaderElect: settings.leaderElect }, 'starting');
@@ -41,7 +41,8 @@ try {
   throw err;
 }
 
-const manager = createOperator({ kubeConfig, settings, logger, handleSignals: true });
+// The Manager takes any KubeConfigSource (runtime/kubeconfig.ts); OperatorOptions still names client-node's type.
+const manager = createOperator({ kubeConfig: kubeConfig as unknown as OperatorOptions['kubeConfig'], settings, logger, handleSignals: true });
 try {
   await manager.start();
 } catch (err) {

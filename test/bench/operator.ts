@@ -3,15 +3,17 @@
 // (baseline.ts) doing only the writes every run needs, on the same control plane, with the same concurrency.
 //
 //   node test/bench/operator.ts [--sizes=100,1000,5000] [--headline=1000] [--concurrency=16] [--write=docs/benchmarks.md]
-//                               [--json=FILE] [--operator-args="--flag=value ..."]
+//                               [--json=FILE] [--operator-args="--flag=value ..."] [--source]
 //
 // Per phase (operator, then floor, each in a fresh namespace): time until every pod exists; create-to-pod latency;
 // agent-end-to-grants-gone latency; API requests per run by verb (counted by a TLS-terminating proxy on loopback
-// that only the measured process talks through); peak RSS and CPU seconds of the measured process (/proc); the
+// that only the measured process talks through); resident memory after start (caches synced, no runs), peak RSS
+// and CPU seconds of the measured process (/proc); the
 // CPU the API server and etcd spent; the machine's load. Results go to docs/benchmarks.md under `## Operator`,
 // between markers (everything else in that file is left as it is), and as JSON.
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,6 +51,11 @@ const { values: flags } = parseArgs({
     trace: { type: 'boolean', default: false },
     /** Development: only the operator phase (no floor, no report). */
     'operator-only': { type: 'boolean', default: false },
+    /**
+     * Run operator/src/main.ts under Node's type stripping (as `make run` does) instead of the compiled operator that
+     * the image runs (tsc to .skillpod/bench-dist, entry main.js): stripping adds its own memory.
+     */
+    source: { type: 'boolean', default: false },
   },
 });
 const SIZES = flags.sizes.split(',').map(Number);
@@ -86,6 +93,9 @@ interface PhaseResult {
   reconciles: number;
   /** V8 heap in use at the end (operator only, from its /metrics). */
   heapUsedMiB: number;
+  /** Resident memory and V8 heap in use once the process is ready (caches synced) and settled, before any run. */
+  startRssMiB: number;
+  startHeapUsedMiB: number;
   peakRssMiB: number;
   endRssMiB: number;
   cpuSeconds: number;
@@ -100,6 +110,8 @@ interface Env {
   proxy: FaultProxy;
   dir: string;
   token: string;
+  /** The operator's entry point (main.js of the compiled operator, or operator/src/main.ts with --source). */
+  operatorEntry: string;
 }
 
 const cpuOf = (pid: number | undefined) => (pid ? procStats(pid)?.cpuSeconds ?? 0 : 0);
@@ -147,7 +159,7 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
   if (kind === 'operator') {
     const port = await freePort();
     proc = OperatorProcess.start({
-      kubeconfig, logFile: join(env.dir, `${ns}.log`),
+      kubeconfig, logFile: join(env.dir, `${ns}.log`), entry: env.operatorEntry,
       args: [`--watch-namespaces=${ns}`, `--server-bind-address=127.0.0.1:${port}`, `--concurrency=${CONCURRENCY}`, '--log-level=warn',
         ...flags['operator-args'].split(' ').filter(Boolean)],
       // e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, to see where the operator's CPU goes
@@ -165,6 +177,9 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
     await proc.waitForOutput('ready');
   }
   await sleep(1000); // let start-up settle, so its CPU is not counted
+  // Memory right after start: the process is ready (the operator's /readyz: every cache synced) and no run exists yet.
+  const startRssMiB = (proc.stats()?.rssBytes ?? NaN) / 2 ** 20;
+  const startHeapUsedMiB = metricsUrl ? heapUsedOf(await (await fetch(metricsUrl)).text()) : NaN;
   proxy.resetCounts();
   const connections0 = proxy.connections;
 
@@ -216,7 +231,7 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
   let heapUsedMiB = NaN;
   if (metricsUrl) {
     const text = await (await fetch(metricsUrl)).text();
-    heapUsedMiB = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]) / 2 ** 20;
+    heapUsedMiB = heapUsedOf(text);
     reconciles = text.split('\n').filter((l) => l.startsWith('controller_runtime_reconcile_total{') && l.includes('controller="agentrun"'))
       .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
   }
@@ -243,7 +258,7 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
     allDoneSeconds: (tEnd - t0) / 1000,
     createToPodMs: percentiles(createToPod),
     endToGrantsGoneMs: percentiles(endToGone),
-    requests, requestsTotal: Object.values(requests).reduce((a, b) => a + b, 0), connections, reconciles, heapUsedMiB,
+    requests, requestsTotal: Object.values(requests).reduce((a, b) => a + b, 0), connections, reconciles, heapUsedMiB, startRssMiB, startHeapUsedMiB,
     peakRssMiB: (last?.peakRssBytes ?? 0) / 2 ** 20,
     endRssMiB: (last?.rssBytes ?? 0) / 2 ** 20,
     cpuSeconds: (last?.cpuSeconds ?? 0) - cpu0.proc,
@@ -262,8 +277,29 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
   log(`${kind} ${runs}: ${complete ? 'done' : 'INCOMPLETE'} in ${result.allDoneSeconds.toFixed(1)} s; all pods after ${result.allPodsSeconds.toFixed(1)} s; ` +
     `create→pod p50 ${result.createToPodMs.p50.toFixed(0)} ms p99 ${result.createToPodMs.p99.toFixed(0)} ms; ` +
     `end→grants gone p50 ${result.endToGrantsGoneMs.p50.toFixed(0)} ms p99 ${result.endToGrantsGoneMs.p99.toFixed(0)} ms; ` +
-    `${(result.requestsTotal / runs).toFixed(1)} requests/run ${JSON.stringify(requests)} over ${connections} connections; ${(reconciles / runs).toFixed(1)} reconciles/run; peak RSS ${result.peakRssMiB.toFixed(0)} MiB, heap at end ${heapUsedMiB.toFixed(0)} MiB; CPU ${result.cpuSeconds.toFixed(1)} s`);
+    `${(result.requestsTotal / runs).toFixed(1)} requests/run ${JSON.stringify(requests)} over ${connections} connections; ${(reconciles / runs).toFixed(1)} reconciles/run; RSS after start ${startRssMiB.toFixed(0)} MiB, peak RSS ${result.peakRssMiB.toFixed(0)} MiB, heap at end ${heapUsedMiB.toFixed(0)} MiB; CPU ${result.cpuSeconds.toFixed(1)} s`);
   return result;
+}
+
+/**
+ * The operator as the image runs it: compiled by tsc (tsconfig.build.json) into .skillpod/bench-dist, whose main.js
+ * resolves node_modules and "type": "module" from the repository root. Type errors elsewhere in the tree do not
+ * stop the emit (typecheck is its own suite); a missing main.js does.
+ */
+function compileOperator(): string {
+  const outDir = join(repoRoot, '.skillpod/bench-dist');
+  rmSync(outDir, { recursive: true, force: true });
+  const tsc = spawnSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json'), '--outDir', outDir],
+    { cwd: repoRoot, encoding: 'utf8' });
+  const entry = join(outDir, 'main.js');
+  if (!existsSync(entry)) throw new Error(`compiling the operator failed:\n${tsc.stdout}${tsc.stderr}`);
+  log(`operator compiled to ${entry}${tsc.status === 0 ? '' : ' (tsc reported type errors; emitted anyway)'}`);
+  return entry;
+}
+
+/** V8 heap in use, in MiB, from the operator's /metrics. */
+function heapUsedOf(metrics: string): number {
+  return Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1]) / 2 ** 20;
 }
 
 async function deleteNamespaces(admin: KubeClient, names: string[], waitMs: number): Promise<void> {
@@ -281,7 +317,7 @@ async function deleteNamespaces(admin: KubeClient, names: string[], waitMs: numb
 
 interface Machine { cpus: number; model: string; memoryGiB: number; kernel: string; node: string; loadAtStart: number[] }
 
-interface Report { date: string; machine: Machine; concurrency: number; kubelet: typeof KUBELET; results: Array<{ runs: number; operator: PhaseResult; floor: PhaseResult }> }
+interface Report { date: string; machine: Machine; concurrency: number; kubelet: typeof KUBELET; operatorEntry?: string; results: Array<{ runs: number; operator: PhaseResult; floor: PhaseResult }> }
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 /** a / b, with enough digits to tell a small ratio from zero. */
@@ -305,6 +341,7 @@ function beforeAfter(report: Report, before: Report | undefined): string[] {
     pair('agent end → grants gone, p50 / p99', (p) => pct(p.endToGrantsGoneMs));
     pair('API requests per run', (p) => fmt(p.requestsTotal / p.runs));
     pair('TCP+TLS connections opened', (p) => (p.connections === undefined ? 'n/a' : String(p.connections)));
+    pair('RSS after start (caches synced, no runs)', (p) => (p.startRssMiB === undefined ? 'n/a' : `${fmt(p.startRssMiB, 0)} MiB`));
     pair('peak RSS', (p) => `${fmt(p.peakRssMiB, 0)} MiB`);
     pair('CPU seconds (per run)', (p) => `${fmt(p.cpuSeconds)} (${fmt((p.cpuSeconds * 1000) / p.runs, 0)} ms)`);
     pair('load average during the phase, mean', (p) => fmt(p.load.mean));
@@ -336,6 +373,7 @@ function markdown(report: Report, before?: Report): string {
   lines.push(`| agent end → grants gone, p50 / p99 | ${sec(o.endToGrantsGoneMs)} | ${sec(f.endToGrantsGoneMs)} | ${ratio(o.endToGrantsGoneMs.p50, f.endToGrantsGoneMs.p50)} / ${ratio(o.endToGrantsGoneMs.p99, f.endToGrantsGoneMs.p99)} |`);
   lines.push(`| every run finished, grants gone | ${fmt(o.allDoneSeconds)} s | ${fmt(f.allDoneSeconds)} s | ${ratio(o.allDoneSeconds, f.allDoneSeconds)} |`);
   lines.push(`| API requests per run | ${fmt(o.requestsTotal / o.runs)} | ${fmt(f.requestsTotal / f.runs)} | ${ratio(o.requestsTotal, f.requestsTotal)} |`);
+  lines.push(`| RSS after start (caches synced, no runs) | ${fmt(o.startRssMiB, 0)} MiB | ${fmt(f.startRssMiB, 0)} MiB | ${ratio(o.startRssMiB, f.startRssMiB)} |`);
   lines.push(`| peak RSS | ${fmt(o.peakRssMiB, 0)} MiB | ${fmt(f.peakRssMiB, 0)} MiB | ${ratio(o.peakRssMiB, f.peakRssMiB)} |`);
   lines.push(`| CPU seconds | ${fmt(o.cpuSeconds)} | ${fmt(f.cpuSeconds)} | ${ratio(o.cpuSeconds, f.cpuSeconds)} |`);
   lines.push(`| kube-apiserver + etcd CPU seconds | ${fmt(o.apiServerCpuSeconds + o.etcdCpuSeconds)} | ${fmt(f.apiServerCpuSeconds + f.etcdCpuSeconds)} | ${ratio(o.apiServerCpuSeconds + o.etcdCpuSeconds, f.apiServerCpuSeconds + f.etcdCpuSeconds)} |`);
@@ -384,7 +422,10 @@ function markdown(report: Report, before?: Report): string {
   lines.push('');
   lines.push('### Method');
   lines.push('');
-  lines.push(`- Per size, two phases on the same control plane, each in a fresh namespace: the operator (\`operator/src/main.ts\` as a child ` +
+  // Reports written before the entry was recorded ran operator/src/main.ts.
+  const entry = report.operatorEntry !== 'compiled' ? '`operator/src/main.ts` under Node\'s type stripping'
+    : 'the compiled operator (`tsc -p tsconfig.build.json`, `main.js`, as the image runs it)';
+  lines.push(`- Per size, two phases on the same control plane, each in a fresh namespace: the operator (${entry} as a child ` +
     `process under its ServiceAccount, \`--concurrency=${report.concurrency}\`, \`--watch-namespaces\` the phase's namespace), then the floor ` +
     '(`test/bench/baseline.ts`, a minimal controller under the same ServiceAccount: it watches AgentRuns and pods and, per run, POSTs the ' +
     'ServiceAccount, ConfigMap, Role, RoleBinding, NetworkPolicy and Pod that the operator\'s own builders render, then DELETEs the ' +
@@ -399,7 +440,9 @@ function markdown(report: Report, before?: Report): string {
   lines.push('- Requests are counted by a TLS-terminating proxy on 127.0.0.1 (`test/harness/fault-proxy.ts`) that only the measured process ' +
     'talks through, from the first creation to the end of the phase (start-up lists excluded). The verb is the API server\'s: `apply` is a ' +
     'server-side-apply PATCH, `patch` a merge patch (status, finalizers, pod annotation).');
-  lines.push('- Peak RSS is `VmHWM` and CPU is `utime + stime` from `/proc/<pid>` of the measured process (CPU counted from the first ' +
+  lines.push('- RSS after start is `VmRSS` of the measured process once it is ready (the operator\'s `/readyz`: every cache synced; the ' +
+    'floor\'s "ready" line; the floor runs from source under type stripping) and a second has passed, before the first run is created. ' +
+    'Peak RSS is `VmHWM` and CPU is `utime + stime` from `/proc/<pid>` of the measured process (CPU counted from the first ' +
     'creation); kube-apiserver and etcd CPU likewise. Load is the 1-minute load average, sampled every second.');
   return lines.join('\n');
 }
@@ -463,8 +506,9 @@ async function main(): Promise<void> {
       upstream: plane.apiServerUrl, ca: readFileSync(plane.certs.caCert), cert: readFileSync(plane.certs.serverCert),
       key: readFileSync(plane.certs.serverKey), keepLog: flags.trace,
     });
-    const env: Env = { plane, admin, proxy, dir, token: await operatorToken(admin) };
-    const report: Report = { date: new Date().toISOString().slice(0, 10), machine, concurrency: CONCURRENCY, kubelet: KUBELET, results: [] };
+    const env: Env = { plane, admin, proxy, dir, token: await operatorToken(admin), operatorEntry: flags.source ? join(repoRoot, 'operator/src/main.ts') : compileOperator() };
+    const report: Report = { date: new Date().toISOString().slice(0, 10), machine, concurrency: CONCURRENCY, kubelet: KUBELET,
+      operatorEntry: flags.source ? 'source' : 'compiled', results: [] };
     for (const [i, runs] of SIZES.entries()) {
       const operator = await phase(env, 'operator', runs);
       if (flags['operator-only']) continue;

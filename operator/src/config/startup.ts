@@ -1,11 +1,9 @@
 // Start-up checks of the operator, each failing with one line that names the setting to change: the kubeconfig,
 // the API server it points at, and the address of /healthz, /readyz and /metrics. main.ts prints the line and exits
 // (no stack trace: these are configuration errors, not bugs).
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { KubeConfig, VersionApi } from '@kubernetes/client-node';
 import { classifyError } from '../runtime/errors.ts';
+import { KubeHttp } from '../runtime/kube-http.ts';
+import { kubeConfigLocation, loadKubeConfig as loadKubeConfigFiles, type KubeConfigData, type KubeConfigSource } from '../runtime/kubeconfig.ts';
 
 /** Exit code of every start-up error that a setting fixes (the same as an invalid flag). */
 export const STARTUP_EXIT_CODE = 2;
@@ -20,31 +18,30 @@ export class StartupError extends Error {
   }
 }
 
-const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
 /** Where the kubeconfig comes from, in words, for error messages. */
 export function kubeConfigSource(env: NodeJS.ProcessEnv): string {
-  if (env.KUBECONFIG) return `KUBECONFIG=${env.KUBECONFIG}`;
-  const home = join(env.HOME ?? homedir(), '.kube', 'config');
-  if (existsSync(home)) return home;
-  if (env.KUBERNETES_SERVICE_HOST) return 'the in-cluster ServiceAccount (KUBERNETES_SERVICE_HOST)';
-  return 'no kubeconfig';
+  const location = kubeConfigLocation({ env });
+  switch (location.kind) {
+    case 'files': return location.from === 'KUBECONFIG' ? `KUBECONFIG=${env.KUBECONFIG}` : location.files[0]!;
+    case 'in-cluster': return 'the in-cluster ServiceAccount (KUBERNETES_SERVICE_HOST)';
+    case 'none': return 'no kubeconfig';
+  }
 }
 
 /**
  * The kubeconfig as client-go finds it (KUBECONFIG, ~/.kube/config, in-cluster), refusing what client-node would
  * silently turn into http://localhost:8080: no kubeconfig at all, or one without a current cluster.
  */
-export function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+export async function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): Promise<KubeConfigData> {
   const source = kubeConfigSource(env);
   const setting = 'KUBECONFIG';
-  const kc = new KubeConfig();
-  if (source === 'no kubeconfig' && !(env.KUBERNETES_SERVICE_HOST && existsSync(IN_CLUSTER_TOKEN))) {
+  if (source === 'no kubeconfig') {
     throw new StartupError(setting, 'no kubeconfig: KUBECONFIG is unset, ~/.kube/config does not exist and this is not a pod; ' +
       'set KUBECONFIG to a kubeconfig file (make cluster-up writes .skillpod/kubeconfig)');
   }
+  let kc: KubeConfigData;
   try {
-    kc.loadFromDefault();
+    kc = await loadKubeConfigFiles({ env });
   } catch (err) {
     throw new StartupError(setting, `cannot load the kubeconfig (${source}): ${oneLine(err)}; set KUBECONFIG to a valid kubeconfig file`);
   }
@@ -69,33 +66,38 @@ export interface ApiServerCheckOptions {
  * GET /version until it answers or the time is up. Refused credentials (401, 403) and TLS errors fail at once:
  * waiting does not fix them. Resolves with the server's gitVersion.
  */
-export async function checkApiServer(kc: KubeConfig, options: ApiServerCheckOptions): Promise<string> {
+export async function checkApiServer(kc: KubeConfigSource, options: ApiServerCheckOptions): Promise<string> {
   const server = kc.getCurrentCluster()?.server ?? '(none)';
   const source = kubeConfigSource(options.env ?? process.env);
-  const api = kc.makeApiClient(VersionApi);
+  // A client of its own, without the rate limiter: made before the operator's clients exist, closed after.
+  const http = new KubeHttp(kc);
   const deadline = Date.now() + options.timeoutMs;
   const interval = options.intervalMs ?? 1000;
   let last: string;
-  for (;;) {
-    const left = deadline - Date.now();
-    try {
-      const version = await withTimeout(api.getCode(), Math.max(1000, Math.min(left, 10_000)));
-      return version.gitVersion;
-    } catch (err) {
-      const info = classifyError(err);
-      if (info.code === 401 || info.code === 403) {
-        throw new StartupError('KUBECONFIG', `the API server ${server} refused the credentials of ${source} (${info.code}): ${info.message}; ` +
-          'set KUBECONFIG to a kubeconfig whose user may read /version');
+  try {
+    for (;;) {
+      const left = deadline - Date.now();
+      try {
+        const version = await http.request<{ gitVersion: string }>({ path: '/version', timeoutMs: Math.max(1000, Math.min(left, 10_000)) });
+        return version.gitVersion;
+      } catch (err) {
+        const info = classifyError(err);
+        if (info.code === 401 || info.code === 403) {
+          throw new StartupError('KUBECONFIG', `the API server ${server} refused the credentials of ${source} (${info.code}): ${info.message}; ` +
+            'set KUBECONFIG to a kubeconfig whose user may read /version');
+        }
+        const tls = tlsProblem(err);
+        if (tls) {
+          throw new StartupError('KUBECONFIG', `cannot connect to the API server ${server} from ${source}: TLS: ${tls}; ` +
+            'set KUBECONFIG to a kubeconfig with the server\'s certificate authority');
+        }
+        last = info.reason && info.kind === 'Network' ? `${info.reason}: ${info.message}` : info.message;
       }
-      const tls = tlsProblem(err);
-      if (tls) {
-        throw new StartupError('KUBECONFIG', `cannot connect to the API server ${server} from ${source}: TLS: ${tls}; ` +
-          'set KUBECONFIG to a kubeconfig with the server\'s certificate authority');
-      }
-      last = info.reason && info.kind === 'Network' ? `${info.reason}: ${info.message}` : info.message;
+      if (Date.now() + interval >= deadline) break;
+      await new Promise((r) => setTimeout(r, interval));
     }
-    if (Date.now() + interval >= deadline) break;
-    await new Promise((r) => setTimeout(r, interval));
+  } finally {
+    await http.close();
   }
   throw new StartupError('KUBECONFIG', `cannot reach the API server ${server} (from ${source}) within ${Math.round(options.timeoutMs / 1000)}s: ` +
     `${last}; set KUBECONFIG to the cluster to use (make cluster-up starts a local one), or raise --startup-timeout-seconds`);
@@ -137,18 +139,4 @@ function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const line = text.replace(/\s+/g, ' ').trim();
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${Math.round(ms / 1000)}s`), { code: 'ETIMEDOUT' })), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,7 +1,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApiextensionsV1Api, CoreV1Api, KubernetesObjectApi, loadAllYaml, PatchStrategy, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { API_VERSION, SKILLPACK } from '../api/constants.ts';
+import { ResourceClient, type ObjectBody } from '../runtime/client.ts';
+import { KubeHttp } from '../runtime/kube-http.ts';
+import type { KubeConfigSource } from '../runtime/kubeconfig.ts';
+import { customResourceType } from '../runtime/resource.ts';
 import { installOrder, renderedFromGrantPolicy } from './order.ts';
 import { GRANT_POLICY_CONFIGMAP } from '../policy/configmap.ts';
 
@@ -13,18 +19,18 @@ import { GRANT_POLICY_CONFIGMAP } from '../policy/configmap.ts';
 export const INSTALL_FIELD_MANAGER = 'helm';
 
 /**
- * Every YAML document in the files of `dir` whose names end in .yaml, in name order, as client-node's typed
- * models: KubernetesObjectApi.patch serializes through those models, and a plain object loses every field the
- * model does not know by its TypeScript name (a CRD's `default` and `x-kubernetes-validations`, for one).
+ * Every YAML document in the files of `dir` whose names end in .yaml, in name order, as plain JSON objects: they
+ * are applied as JSON, exactly as written (no client model in between to drop a field it does not know).
  */
 export async function readManifests(dir: string): Promise<KubernetesObject[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
   const objects: KubernetesObject[] = [];
   for (const file of files) {
-    try {
-      objects.push(...(loadAllYaml(await readFile(join(dir, file), 'utf8')) as Array<KubernetesObject | null>).filter((o) => o !== null));
-    } catch (err) {
-      throw new Error(`${join(dir, file)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    const path = join(dir, file);
+    for (const doc of parseAllDocuments(await readFile(path, 'utf8'))) {
+      if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message}`, { cause: doc.errors[0] });
+      const object = doc.toJS() as KubernetesObject | null;
+      if (object !== null) objects.push(object);
     }
   }
   return objects;
@@ -43,7 +49,6 @@ export const HELM_NAMESPACE = 'skillpod-system';
  * the chart leaves it to Helm's --create-namespace.
  */
 export function withHelmOwnership(object: KubernetesObject): KubernetesObject {
-  // In place: the objects are client-node's typed models, whose serializer drops what a plain copy would lose.
   if (object.kind === 'Namespace') return object;
   const release = object.kind === 'CustomResourceDefinition' ? HELM_CRDS_RELEASE : HELM_RELEASE;
   object.metadata ??= {};
@@ -52,13 +57,29 @@ export function withHelmOwnership(object: KubernetesObject): KubernetesObject {
   return object;
 }
 
+/** The client install uses: its own connection, closed when `work` is done. */
+async function withClient<T>(kc: KubeConfigSource, work: (client: ResourceClient) => Promise<T>): Promise<T> {
+  const http = new KubeHttp(kc);
+  try {
+    return await work(new ResourceClient(http, { fieldManager: INSTALL_FIELD_MANAGER, types: INSTALLED_TYPES }));
+  } finally {
+    await http.close();
+  }
+}
+
+/** The custom resources install applies (the built-in SkillPacks), beside the client's built-in kinds. */
+const INSTALLED_TYPES = [customResourceType(API_VERSION, SKILLPACK)];
+
 /** Server-side apply under one field manager: re-running is a no-op, and a changed manifest wins. */
-export async function applyObjects(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
-  const client = KubernetesObjectApi.makeApiClient(kc);
+export async function applyObjects(kc: KubeConfigSource, objects: KubernetesObject[]): Promise<void> {
+  await withClient(kc, (client) => applyAll(client, objects));
+}
+
+async function applyAll(client: ResourceClient, objects: KubernetesObject[]): Promise<void> {
   for (const original of objects) {
     const object = withHelmOwnership(original);
     try {
-      await client.patch(object, undefined, undefined, INSTALL_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      await client.apply(object as ObjectBody, { force: true });
     } catch (err) {
       const body = (err as { body?: unknown }).body;
       throw new Error(`applying ${object.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name}: ${typeof body === 'string' ? body : String(err)}`, { cause: err });
@@ -66,13 +87,18 @@ export async function applyObjects(kc: KubeConfig, objects: KubernetesObject[]):
   }
 }
 
+interface Crd { status?: { conditions?: Array<{ type: string; status: string }> } }
+
 /** CRDs must be Established before objects of their kinds can be applied. */
-export async function waitForCrds(kc: KubeConfig, names: string[], timeoutMs = 60_000): Promise<void> {
-  const ext = kc.makeApiClient(ApiextensionsV1Api);
+export async function waitForCrds(kc: KubeConfigSource, names: string[], timeoutMs = 60_000): Promise<void> {
+  await withClient(kc, (client) => waitForEstablished(client, names, timeoutMs));
+}
+
+async function waitForEstablished(client: ResourceClient, names: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const name of names) {
     for (;;) {
-      const crd = await ext.readCustomResourceDefinition({ name });
+      const crd = await client.get<Crd>({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition' }, { name });
       if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) break;
       if (Date.now() > deadline) throw new Error(`CRD ${name} not Established after ${timeoutMs / 1000}s`);
       await sleep(100);
@@ -94,28 +120,30 @@ export interface InstallOptions {
  * grantable ClusterRole and the SkillPack admission policy; then the other admission policies; then the built-in
  * SkillPacks. The Helm chart renders the same files and the same objects.
  */
-export async function install(kc: KubeConfig, options: InstallOptions): Promise<KubernetesObject[]> {
-  const crds = await readManifests(join(options.root, 'crds'));
-  await applyObjects(kc, crds);
-  await waitForCrds(kc, crds.map((c) => c.metadata?.name ?? ''));
-  const files = installOrder(await readManifests(join(options.root, 'helm/skillpod/files')));
-  const isPolicy = (o: KubernetesObject) => o.kind?.startsWith('ValidatingAdmissionPolicy') ?? false;
-  await applyObjects(kc, files.filter((o) => !isPolicy(o)));
-  const rendered = await renderFromGrantPolicy(kc, files);
-  const policies = files.filter(isPolicy).map((o) => rendered.find((r) => r.kind === o.kind && r.metadata?.name === o.metadata?.name) ?? o);
-  const grantable = rendered.filter((r) => !isPolicy(r));
-  await applyObjects(kc, [...grantable, ...policies]);
-  const packs = options.skillPacks === false ? [] : await readManifests(join(options.root, 'skillpacks')).catch(() => []);
-  await applyObjects(kc, packs);
-  return [...crds, ...files.filter((o) => !isPolicy(o)), ...grantable, ...policies, ...packs];
+export async function install(kc: KubeConfigSource, options: InstallOptions): Promise<KubernetesObject[]> {
+  return await withClient(kc, async (client) => {
+    const crds = await readManifests(join(options.root, 'crds'));
+    await applyAll(client, crds);
+    await waitForEstablished(client, crds.map((c) => c.metadata?.name ?? ''), 60_000);
+    const files = installOrder(await readManifests(join(options.root, 'helm/skillpod/files')));
+    const isPolicy = (o: KubernetesObject) => o.kind?.startsWith('ValidatingAdmissionPolicy') ?? false;
+    await applyAll(client, files.filter((o) => !isPolicy(o)));
+    const rendered = await renderFromGrantPolicy(client, files);
+    const policies = files.filter(isPolicy).map((o) => rendered.find((r) => r.kind === o.kind && r.metadata?.name === o.metadata?.name) ?? o);
+    const grantable = rendered.filter((r) => !isPolicy(r));
+    await applyAll(client, [...grantable, ...policies]);
+    const packs = options.skillPacks === false ? [] : await readManifests(join(options.root, 'skillpacks')).catch(() => []);
+    await applyAll(client, packs);
+    return [...crds, ...files.filter((o) => !isPolicy(o)), ...grantable, ...policies, ...packs];
+  });
 }
 
 /** What is rendered from the live grant policy; a policy with mistakes fails the install. */
-async function renderFromGrantPolicy(kc: KubeConfig, files: KubernetesObject[]): Promise<KubernetesObject[]> {
+async function renderFromGrantPolicy(client: ResourceClient, files: KubernetesObject[]): Promise<KubernetesObject[]> {
   const policyObject = files.find((o) => o.kind === 'ConfigMap' && o.metadata?.name === GRANT_POLICY_CONFIGMAP);
   const namespace = policyObject?.metadata?.namespace;
   if (!namespace) throw new Error(`helm/skillpod/files holds no ConfigMap ${GRANT_POLICY_CONFIGMAP}`);
-  const live = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace, name: GRANT_POLICY_CONFIGMAP });
+  const live = await client.get<{ data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace, name: GRANT_POLICY_CONFIGMAP });
   const { objects, problems } = renderedFromGrantPolicy(live.data, files);
   if (problems.length > 0) throw new Error(`grant policy ${namespace}/${GRANT_POLICY_CONFIGMAP}: ${problems.join('; ')}`);
   return objects;

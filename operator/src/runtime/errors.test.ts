@@ -1,6 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
+  ApiError,
   classifyError,
   classifyStatus,
   errorFields,
@@ -30,6 +31,10 @@ describe('classifyError', () => {
   const cases: Array<[string, unknown, Partial<ApiErrorInfo>]> = [
     ['404', apiError(404, status(404, 'NotFound', 'configmaps "a" not found')),
       { kind: 'NotFound', code: 404, reason: 'NotFound', message: 'configmaps "a" not found' }],
+    ['ApiError of KubeHttp', new ApiError(404, 'HTTP 404', status(404, 'NotFound', 'pods "p" not found'), {}),
+      { kind: 'NotFound', code: 404, reason: 'NotFound', message: 'pods "p" not found' }],
+    ['ApiError with Retry-After', new ApiError(429, 'HTTP 429', status(429, 'TooManyRequests', 'slow'), { 'retry-after': '4' }),
+      { kind: 'TooManyRequests', retryAfterSeconds: 4 }],
     ['409 conflict', apiError(409, status(409, 'Conflict', 'Operation cannot be fulfilled: the object has been modified')),
       { kind: 'Conflict', code: 409, reason: 'Conflict' }],
     ['409 already exists', apiError(409, status(409, 'AlreadyExists', 'pods "p" already exists')),

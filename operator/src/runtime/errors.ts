@@ -1,9 +1,8 @@
-import { ApiException } from '@kubernetes/client-node';
-
 /**
- * One classifier for everything an API call can throw: `ApiException` from the generated clients and from our
- * own raw requests, the status-coded errors of client-node's `Watch`, `Status` objects from watch ERROR events,
- * and the network errors of undici and node. Callers decide on the kind; nobody parses status codes elsewhere.
+ * One classifier for everything an API call can throw: `ApiError` from our own requests (`kube-http.ts`),
+ * `ApiException` from client-node's generated clients (tests and tools; the same fields, so recognised by shape),
+ * the status-coded errors of client-node's `Watch`, `Status` objects from watch ERROR events, and the network
+ * errors of undici and node. Callers decide on the kind; nobody parses status codes elsewhere.
  */
 export type ApiErrorKind =
   | 'NotFound'
@@ -43,6 +42,25 @@ const NETWORK_CODES = new Set([
   'ENETDOWN',
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
+
+/**
+ * A response outside 2xx: `code` the HTTP status, `body` the response text (a `metav1.Status` as JSON, usually),
+ * `headers` lower-case. The same fields as client-node's `ApiException`, without importing that package (whose
+ * index loads every generated model). The message is short: the body stays out of it, so it is safe to log.
+ */
+export class ApiError extends Error {
+  readonly code: number;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+
+  constructor(code: number, message: string, body: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.body = body;
+    this.headers = headers;
+  }
+}
 
 export function kindForStatus(code: number): ApiErrorKind {
   if (code === 404) return 'NotFound';
@@ -86,8 +104,8 @@ export function errorSummary(errOrInfo: unknown): string {
 }
 
 /**
- * Fields for a pino log line. Never hand an ApiException to pino as `err`: its message embeds the whole body and
- * every header. Programming errors (kind Unknown) keep a few stack lines, since that is how they get fixed.
+ * Fields for a pino log line. Never hand client-node's ApiException to pino as `err`: its message embeds the whole
+ * body and every header. Programming errors (kind Unknown) keep a few stack lines, since that is how they get fixed.
  */
 export function errorFields(err: unknown): { error: ApiErrorInfo & { stack?: string } } {
   const info: ApiErrorInfo & { stack?: string } = classifyError(err);
@@ -125,7 +143,7 @@ function isInfo(v: unknown): v is ApiErrorInfo {
 }
 
 function httpCode(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
+  if (err instanceof ApiError) return err.code;
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { code?: unknown; statusCode?: unknown; body?: unknown };
   // Duck-typed too: a second copy of client-node, or a Watch error (`statusCode`), is still an API error.

@@ -1,11 +1,13 @@
 /** The generic controller runtime: import from here. Nothing in it knows about AgentRuns or SkillPacks. */
 export * from './backoff.ts';
 export * from './cache.ts';
+export * from './client.ts';
 export * from './clock.ts';
 export * from './controller.ts';
 export * from './errors.ts';
 export * from './informer.ts';
 export * from './kube-http.ts';
+export * from './kubeconfig.ts';
 export * from './leader.ts';
 export * from './logger.ts';
 export * from './manager.ts';

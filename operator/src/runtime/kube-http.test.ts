@@ -1,12 +1,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { KubeConfig, type User } from '@kubernetes/client-node';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from './errors.ts';
 import { KubeHttp } from './kube-http.ts';
+import { KubeConfigData, type KubeCluster, type KubeUser } from './kubeconfig.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { selfSignedCertificate } from './self-signed.ts';
 
 /** A rate limiter the test opens by hand: every `wait` is held until `release()`. */
 class GateLimiter implements RateLimiter {
@@ -25,6 +30,7 @@ class GateLimiter implements RateLimiter {
 let server: Server | undefined;
 let http: KubeHttp | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
   await http?.close();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = http = undefined;
@@ -124,13 +130,15 @@ describe('KubeHttp authentication', () => {
     ]);
   });
 
-  it('throws the API server\'s status as an ApiException with its headers', async () => {
+  it('throws the API server\'s status as an ApiError with its headers', async () => {
     const kc = await listen((_req, res) => {
       res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' })
         .end('{"kind":"Status","code":429,"reason":"TooManyRequests","message":"slow down"}');
     });
     http = new KubeHttp(kc);
-    const err = await http.request({ path: '/busy' }).catch((e: unknown) => e) as { code: number; body: string; headers: Record<string, string> };
+    const err = await http.request({ path: '/busy' }).catch((e: unknown) => e) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.message).toBe('HTTP 429');
     expect(err.code).toBe(429);
     expect(err.headers['retry-after']).toBe('3');
     expect(JSON.parse(err.body)).toMatchObject({ reason: 'TooManyRequests' });
@@ -172,5 +180,126 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * A turn of the event loop: undici frees a connection just after the response body ends, so a request sent in the
+ * same turn would open a second one.
+ */
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** One config of one cluster and one user, in runtime's own kubeconfig type. */
+function config(cluster: KubeCluster, user: KubeUser = {}): KubeConfigData {
+  return new KubeConfigData({
+    clusters: new Map([['c', { name: 'c', ...cluster }]]), users: new Map([['u', { name: 'u', ...user }]]),
+    contexts: new Map([['x', { name: 'x', cluster: 'c', user: 'u' }]]), currentContext: 'x',
+  });
+}
+
+describe('KubeHttp on one Agent of its own', () => {
+  const tlsDir = mkdtempSync(join(tmpdir(), 'kube-http-tls-'));
+  const serving = selfSignedCertificate(['127.0.0.1']);
+
+  /** An HTTPS server asking for (not requiring) a client certificate; counts connections, records what came. */
+  async function tlsServer(handler?: RequestListener) {
+    const seen: Array<{ url?: string; auth?: string; client?: string }> = [];
+    let connections = 0;
+    const s = createTlsServer({ cert: serving.cert, key: serving.key, requestCert: true, rejectUnauthorized: false }, handler ?? ((req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      seen.push({ url: req.url, auth: req.headers.authorization, client: peer?.fingerprint256 });
+      if (req.url?.includes('watch=true')) {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.write('{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"1"}}}\n');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    }));
+    s.on('secureConnection', () => connections++);
+    server = s;
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    return { url: `https://127.0.0.1:${(s.address() as AddressInfo).port}`, seen, connections: () => connections };
+  }
+
+  it('trusts the kubeconfig\'s CA (data or file), refuses an unknown server, or skips verification when told', async () => {
+    const { url } = await tlsServer();
+    const caFile = join(tlsDir, 'ca.crt');
+    writeFileSync(caFile, serving.cert);
+    for (const cluster of [{ server: url, caData: Buffer.from(serving.cert).toString('base64') }, { server: url, caFile }, { server: url, skipTLSVerify: true }]) {
+      const client = new KubeHttp(config(cluster));
+      await expect(client.request({ path: '/version' })).resolves.toEqual({});
+      await client.close();
+    }
+    http = new KubeHttp(config({ server: url }));
+    const refused = await http.request({ path: '/version' }).catch((e: unknown) => e) as { code?: string };
+    expect(refused.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
+  });
+
+  it('serves requests and watches over the same keep-alive connection, and presents the client certificate', async () => {
+    const { url, seen, connections } = await tlsServer();
+    const client = selfSignedCertificate(['client']);
+    http = new KubeHttp(config({ server: url, skipTLSVerify: true },
+      { certData: Buffer.from(client.cert).toString('base64'), keyData: Buffer.from(client.key).toString('base64'), token: 't' }));
+    await http.request({ path: '/api/v1/pods' });
+    await tick();
+    const watch = await http.stream({ path: '/api/v1/pods', query: { watch: true } });
+    const first = await watch.body[Symbol.asyncIterator]().next();
+    expect(Buffer.from(first.value as Uint8Array).toString()).toContain('BOOKMARK');
+    expect(connections()).toBe(1);
+    watch.close();
+    // A closed watch drops its connection: the next request opens another.
+    await http.request({ path: '/api/v1/pods' });
+    expect(connections()).toBe(2);
+    expect(seen.map((r) => r.auth)).toEqual(['Bearer t', 'Bearer t', 'Bearer t']);
+    expect(new Set(seen.map((r) => r.client)).size).toBe(1);
+    expect(seen[0]!.client).toMatch(/^[0-9A-F:]+$/);
+  });
+
+  it('reads a token file again as it rotates, and takes a new connection when a certificate file changes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { url, seen, connections } = await tlsServer();
+    const tokenFile = join(tlsDir, 'token');
+    const certFile = join(tlsDir, 'client.crt');
+    const keyFile = join(tlsDir, 'client.key');
+    const first = selfSignedCertificate(['client-1']);
+    writeFileSync(tokenFile, 'one\n');
+    writeFileSync(certFile, first.cert);
+    writeFileSync(keyFile, first.key);
+    http = new KubeHttp(config({ server: url, skipTLSVerify: true }, { tokenFile, certFile, keyFile }));
+    await http.request({ path: '/a' });
+    writeFileSync(tokenFile, 'two\n');
+    await tick();
+    await http.request({ path: '/b' }); // within 10 s: what was read still serves
+    vi.setSystemTime(Date.now() + 11_000);
+    await tick();
+    await http.request({ path: '/c' });
+    expect(seen.map((r) => r.auth)).toEqual(['Bearer one', 'Bearer one', 'Bearer two']);
+    expect(connections()).toBe(1);
+    const second = selfSignedCertificate(['client-2']);
+    writeFileSync(certFile, second.cert);
+    writeFileSync(keyFile, second.key);
+    vi.setSystemTime(Date.now() + 11_000);
+    await http.request({ path: '/d' });
+    expect(connections()).toBe(2);
+    expect(seen[3]!.client).not.toBe(seen[2]!.client);
+  });
+
+  it('counts every request and watch by method, code and host; a refused watch is an ApiError', async () => {
+    const { url } = await tlsServer((req, res) => {
+      res.writeHead(req.url?.startsWith('/missing') ? 404 : 200, { 'Content-Type': 'application/json' }).end('{"kind":"Status","code":404,"reason":"NotFound"}');
+    });
+    const counted: Array<{ method: string; code: string; host: string; seconds?: number }> = [];
+    http = new KubeHttp(config({ server: url, skipTLSVerify: true }), { hooks: { requested: (r) => counted.push(r) } });
+    await http.request({ method: 'POST', path: '/x', body: {} });
+    await expect(http.request({ path: '/missing' })).rejects.toMatchObject({ code: 404 });
+    await expect(http.stream({ path: '/missing', query: { watch: true } })).rejects.toBeInstanceOf(ApiError);
+    const host = new URL(url).host;
+    expect(counted.map(({ seconds, ...r }) => ({ ...r, timed: seconds !== undefined }))).toEqual([
+      { method: 'POST', code: '200', host, timed: true }, { method: 'GET', code: '404', host, timed: true }, { method: 'GET', code: '404', host, timed: false },
+    ]);
+    const dead = new KubeHttp(config({ server: 'https://127.0.0.1:1', skipTLSVerify: true }), { hooks: { requested: (r) => counted.push(r) } });
+    await expect(dead.request({ path: '/x' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await dead.close();
+    expect(counted.at(-1)).toMatchObject({ code: '<error>', host: '127.0.0.1:1' });
   });
 });

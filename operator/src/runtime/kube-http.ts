@@ -1,21 +1,21 @@
-import {
-  ApiException,
-  HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-  type KubeConfig,
-  type ResponseContext,
-} from '@kubernetes/client-node';
-import { getGlobalDispatcher, type Dispatcher as UndiciDispatcher } from 'undici';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { Cluster, KubeConfig as ClientNodeKubeConfig, User } from '@kubernetes/client-node';
+import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
+import { ApiError } from './errors.ts';
+import type { ExecConfig, KubeCluster, KubeConfigSource, KubeUser } from './kubeconfig.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
- * Raw JSON requests to the API server with the kubeconfig's credentials, with client-node's TLS and auth handling
- * on its undici. Used where the generated clients get in the way:
- * - lists and watches of any resource path, with JSON left as JSON (the generated clients turn timestamps of
- *   built-in kinds into Date objects, so a cache fed from both would mix types);
- * - Leases, whose MicroTime fields the generated serializer does not round-trip.
- * Errors are `ApiException`s like those of the generated clients, so one classifier handles both.
+ * The operator's one HTTP client of the API server: JSON requests and watch streams, both by undici's
+ * `Dispatcher.request` on one keep-alive Agent that this module builds from the kubeconfig's public data (server,
+ * CA, client certificate and key, insecure-skip-tls-verify, tls-server-name, proxy-url) and with its credentials
+ * (bearer token, token file, exec plugin, basic auth, impersonation; legacy auth providers through client-node,
+ * loaded only for them). JSON stays JSON (client-node's generated clients turn timestamps of built-in kinds into
+ * Date objects, so a cache fed from both would mix types; and their serializer does not round-trip a Lease's
+ * MicroTime). Errors are `ApiError`s (errors.ts), which the runtime's classifier reads.
  *
  * With a rate limiter (`--api-qps`), every `request` first waits for a token, as client-go's `Request.Do` does;
  * watches (`stream`) do not, as client-go's `Request.Watch` does not ("we specifically don't want to rate limit
@@ -27,7 +27,7 @@ export type QueryValue = string | number | boolean | undefined;
 
 export interface KubeRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Path below the server URL, e.g. `/api/v1/namespaces/a/configmaps`. */
+  /** Path below the server URL, e.g. `/api/v1/namespaces/a/configmaps`; built by resource.ts, names encoded. */
   path: string;
   query?: Record<string, QueryValue>;
   /** Sent as JSON. */
@@ -59,48 +59,44 @@ export interface KubeHttpHooks {
 }
 
 export interface KubeStream {
-  body: ReadableStream<Uint8Array>;
+  /** The response body as it arrives (iterate with `for await`). */
+  body: AsyncIterable<Uint8Array>;
   /** Ends the stream and drops its connection. */
   close(): void;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
-/** How long one shared dispatcher (its keep-alive connections) serves before a fresh one picks up rotated files. */
+/** How long one Agent (its keep-alive connections) serves before a fresh one takes over. */
 const DISPATCHER_MAX_AGE_MS = 5 * 60_000;
 /** Idle keep-alive connections stay this long (undici's default, 4 s, closes and reopens them between bursts). */
 const KEEP_ALIVE_MS = 30_000;
-/** How long the authentication headers client-node computed serve requests before they are computed again. */
+/** How long computed credentials (files read, headers) serve requests before they are computed again. */
 const AUTH_MAX_AGE_MS = 10_000;
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
-
 export class KubeHttp {
-  readonly #kc: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
+  readonly #kc: KubeConfigSource;
   readonly #defaultTimeoutMs: number;
   readonly #rateLimiter: RateLimiter | undefined;
   readonly #hooks: KubeHttpHooks;
-  /** A promise, so that requests made at once while it is being made all wait for the same one. */
-  #shared: { key: string; dispatcher: Promise<Dispatcher>; created: number } | undefined;
-  /** Likewise, the authentication of the last AUTH_MAX_AGE_MS. */
-  #auth: { key: string; value: Promise<Authentication>; created: number } | undefined;
+  /** A promise, so that requests made at once while it is being computed all wait for the same one. */
+  #auth: { key: string; value: Promise<Credentials>; created: number } | undefined;
+  #shared: { key: string; dispatcher: Dispatcher; created: number } | undefined;
+  /** Exec plugin output by plugin (command, arguments, environment), until its expiry or a 401. */
+  readonly #execCache = new Map<string, ExecCredentialStatus>();
+  #legacy: ClientNodeKubeConfig | undefined;
 
-  constructor(kubeConfig: KubeConfig, options: KubeHttpOptions = {}) {
+  constructor(kubeConfig: KubeConfigSource, options: KubeHttpOptions = {}) {
     this.#kc = kubeConfig;
     this.#defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#rateLimiter = options.rateLimiter;
     this.#hooks = options.hooks ?? {};
   }
 
-  get kubeConfig(): KubeConfig {
+  get kubeConfig(): KubeConfigSource {
     return this.#kc;
   }
 
-  /**
-   * Sends a request and returns the parsed JSON body; throws `ApiException` on any status outside 2xx. Goes by
-   * undici's `Dispatcher.request` on the shared keep-alive dispatcher, not by fetch: fetch's WHATWG streams and
-   * per-request Agent cost more CPU than the request itself (docs/benchmarks.md).
-   */
+  /** Sends a request and returns the parsed JSON body; throws `ApiError` on any status outside 2xx. */
   async request<T = unknown>(req: KubeRequest): Promise<T> {
     // Before the deadline starts: time spent waiting for a token is the client's own queue, not the server's
     // slowness (client-go throttles before it sets up the request timeout, for the same reason).
@@ -109,38 +105,27 @@ export class KubeHttp {
     if (req.signal) signals.push(req.signal);
     const url = this.#url(req);
     const signal = AbortSignal.any(signals);
-    let auth = await this.#authentication();
-    const read = (r: UndiciDispatcher.ResponseData) => (r.statusCode === 401 && auth.reused ? r.body.dump().then(() => undefined) : r.body.text());
+    let auth = await this.#credentials();
+    const read = (r: Dispatcher.ResponseData) => (r.statusCode === 401 && auth.reused ? r.body.dump().then(() => undefined) : r.body.text());
     let { res, value: text } = await this.#attempt(url, req, auth, signal, read);
     if (res.statusCode === 401 && auth.reused) {
       // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
       // client-go's exec authenticator refreshes on a 401.
-      this.#forgetAuthentication(auth);
-      auth = await this.#authentication();
+      this.#forget(auth);
+      auth = await this.#credentials();
       ({ res, value: text } = await this.#attempt(url, req, auth, signal, (r) => r.body.text()));
     }
     text ??= '';
-    if (res.statusCode < 200 || res.statusCode > 299) throw new ApiException(res.statusCode, `HTTP ${res.statusCode}`, text, flatHeaders(res.headers));
+    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, text);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
-  async #send(url: URL, req: KubeRequest, auth: Authentication, signal: AbortSignal): Promise<UndiciDispatcher.ResponseData> {
-    const dispatcher = auth.dispatcher ? await this.#share(auth.dispatcher) : getGlobalDispatcher();
-    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
-    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
-    return await dispatcher.request({
-      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      signal,
-    });
-  }
-
   /** One attempt, observed (status code and latency, the body read or dropped by `consume`) as client-go does. */
-  async #attempt<R>(url: URL, req: KubeRequest, auth: Authentication, signal: AbortSignal,
-    consume: (res: UndiciDispatcher.ResponseData) => Promise<R>): Promise<{ res: UndiciDispatcher.ResponseData; value: R }> {
+  async #attempt<R>(url: URL, req: KubeRequest, auth: UsedCredentials, signal: AbortSignal,
+    consume: (res: Dispatcher.ResponseData) => Promise<R>): Promise<{ res: Dispatcher.ResponseData; value: R }> {
     const started = performance.now();
     const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host, seconds: (performance.now() - started) / 1000 });
-    let res: UndiciDispatcher.ResponseData;
+    let res: Dispatcher.ResponseData;
     try {
       res = await this.#send(url, req, auth, signal);
     } catch (err) {
@@ -154,38 +139,49 @@ export class KubeHttp {
     }
   }
 
+  async #send(url: URL, req: KubeRequest, auth: Credentials, signal: AbortSignal, stream = false): Promise<Dispatcher.ResponseData> {
+    const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
+    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
+    return await this.#dispatcher(auth).request({
+      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
+      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      signal,
+      // A watch may be quiet for minutes; its informer's watchdog judges that, not a body timeout.
+      ...(stream ? { bodyTimeout: 0 } : {}),
+    });
+  }
+
   /**
-   * Opens a streaming GET (a watch). Throws `ApiException` if the status is not 200. Never waits for the rate
-   * limiter (see above).
+   * Opens a streaming GET (a watch) on the same Agent as requests. Throws `ApiError` if the status is not 200.
+   * Never waits for the rate limiter (see above).
    */
   async stream(req: KubeRequest): Promise<KubeStream> {
     const abort = new AbortController();
     const connectTimeout = AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs);
-    const signals = [abort.signal];
-    if (req.signal) signals.push(req.signal);
-    const { ctx, auth } = await this.#context(req, AbortSignal.any(signals));
     const onConnectTimeout = (): void => abort.abort(connectTimeout.reason);
     connectTimeout.addEventListener('abort', onConnectTimeout, { once: true });
+    const signal = req.signal ? AbortSignal.any([abort.signal, req.signal]) : abort.signal;
     // Aborting drops the stream's connection (a half-read response cannot go back to the pool).
     const close = (): void => abort.abort(new Error('stream closed'));
+    const url = this.#url(req);
+    const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host });
     try {
-      let res: ResponseContext;
+      const auth = await this.#credentials();
+      let res: Dispatcher.ResponseData;
       try {
-        res = await this.#http.send(ctx).toPromise();
+        res = await this.#send(url, req, auth, signal, true);
       } catch (err) {
-        this.#hooks.requested?.({ method: req.method ?? 'GET', code: '<error>', host: this.#url(req).host });
+        observe('<error>');
         throw err;
       }
-      this.#hooks.requested?.({ method: req.method ?? 'GET', code: String(res.httpStatusCode), host: this.#url(req).host });
+      observe(String(res.statusCode));
       connectTimeout.removeEventListener('abort', onConnectTimeout);
-      if (res.httpStatusCode !== 200) {
+      if (res.statusCode !== 200) {
         // The watch is retried by its informer: with credentials computed anew if these were refused.
-        if (res.httpStatusCode === 401) this.#forgetAuthentication(auth);
-        throw apiException(res, await res.body.text());
+        if (res.statusCode === 401) this.#forget(auth);
+        throw apiError(res, await res.body.text());
       }
-      const body = res.body.stream();
-      if (!body) throw new Error(`empty response body from ${req.path}`);
-      return { body, close };
+      return { body: res.body as Readable & AsyncIterable<Uint8Array>, close };
     } catch (err) {
       connectTimeout.removeEventListener('abort', onConnectTimeout);
       close();
@@ -206,126 +202,207 @@ export class KubeHttp {
   }
 
   #url(req: KubeRequest): URL {
-    const cluster = this.#kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
+    const url = new URL(this.#cluster().server.replace(/\/+$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   }
 
-  /** client-node's request context for its fetch (watches), with the same authentication and shared dispatcher. */
-  async #context(req: KubeRequest, signal: AbortSignal): Promise<{ ctx: RequestContext; auth: UsedAuthentication }> {
-    const ctx = new RequestContext(this.#url(req).toString(), HttpMethod[req.method ?? 'GET']);
-    const auth = await this.#authentication();
-    for (const [name, value] of Object.entries(auth.headers)) ctx.setHeaderParam(name, value);
-    ctx.setHeaderParam('Accept', 'application/json');
-    if (req.body !== undefined) {
-      ctx.setHeaderParam('Content-Type', req.contentType ?? 'application/json');
-      ctx.setBody(JSON.stringify(req.body));
-    }
-    if (auth.dispatcher) ctx.setDispatcher(await this.#share(auth.dispatcher));
-    ctx.setSignal(signal);
-    return { ctx, auth };
+  #cluster(): KubeCluster {
+    const cluster = this.#kc.getCurrentCluster();
+    if (!cluster?.server) throw new Error('kubeconfig has no current cluster');
+    return cluster;
   }
 
   /**
-   * The headers that authenticate a request (bearer token from the kubeconfig, a token file or an exec plugin,
-   * basic auth, impersonation), as client-node's `applySecurityAuthentication` computes them, and the dispatcher
-   * it would use. client-node computes them anew for every request: it reads the CA, certificate and key files
-   * synchronously and builds a new undici Agent each time. Kept AUTH_MAX_AGE_MS instead, as client-go keeps a
-   * token file's contents for a minute: tokens are rotated long before they expire (the kubelet at 80% of their
-   * life), and a changed kubeconfig context or user is seen at once.
+   * The credentials of the current cluster and user: the headers that authenticate a request and the TLS material
+   * of the connection. Computed anew every AUTH_MAX_AGE_MS, as client-go keeps a token file's contents for a
+   * minute: tokens are rotated long before they expire (the kubelet at 80% of their life). A changed kubeconfig
+   * context or user is seen at once.
    */
-  async #authentication(): Promise<UsedAuthentication> {
-    const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
+  async #credentials(): Promise<UsedCredentials> {
+    const cluster = this.#cluster();
+    const user = this.#kc.getCurrentUser() ?? {};
+    const key = JSON.stringify([cluster, user]);
     const now = Date.now();
     const cached = this.#auth;
     if (cached && cached.key === key && now - cached.created < AUTH_MAX_AGE_MS) {
       return { ...(await cached.value), reused: true, source: cached.value };
     }
-    const value = (async (): Promise<Authentication> => {
-      const ctx = new RequestContext(this.#kc.getCurrentCluster()?.server ?? '', HttpMethod.GET);
-      await this.#kc.applySecurityAuthentication(ctx);
-      const dispatcher = ctx.getDispatcher();
-      return { headers: ctx.getHeaders(), ...(dispatcher ? { dispatcher } : {}) };
-    })();
+    const value = this.#compute(cluster, user);
     this.#auth = { key, value, created: now };
     // A failure (a token file unreadable, say) fails the requests waiting for it and is not remembered.
     value.catch(() => { if (this.#auth?.value === value) this.#auth = undefined; });
     return { ...(await value), reused: false, source: value };
   }
 
-  /** Drops the kept authentication if it is still the one `used` came from (a request beside it may have renewed it). */
-  #forgetAuthentication(used: UsedAuthentication): void {
-    if (this.#auth?.value === used.source) this.#auth = undefined;
+  async #compute(cluster: KubeCluster, user: KubeUser): Promise<Credentials> {
+    const tls: TlsOptions = {};
+    if (cluster.skipTLSVerify) tls.rejectUnauthorized = false;
+    if (cluster.tlsServerName) tls.servername = cluster.tlsServerName;
+    const [ca, cert, key] = await Promise.all([
+      fileOrData(cluster.caFile, cluster.caData), fileOrData(user.certFile, user.certData), fileOrData(user.keyFile, user.keyData),
+    ]);
+    if (ca) tls.ca = ca;
+    if (cert) tls.cert = cert;
+    if (key) tls.key = key;
+    // Precedence as client-node's: basic auth, then what a plugin or token file gives, then a token in the kubeconfig.
+    const headers: Record<string, string> = {};
+    if (user.username) headers.authorization = `Basic ${Buffer.from(`${user.username}:${user.password ?? ''}`).toString('base64')}`;
+    let execKey: string | undefined;
+    const exec = user.exec ?? (user.authProvider?.config?.exec as ExecConfig | undefined);
+    const tokenFile = user.tokenFile ?? (typeof user.authProvider?.config?.tokenFile === 'string' ? user.authProvider.config.tokenFile : undefined);
+    if (exec) {
+      execKey = JSON.stringify(exec);
+      const status = await this.#execCredential(execKey, exec, cluster);
+      if (status.token) headers.authorization = `Bearer ${status.token}`;
+      if (status.clientCertificateData) tls.cert = status.clientCertificateData;
+      if (status.clientKeyData) tls.key = status.clientKeyData;
+    } else if (tokenFile) {
+      headers.authorization = `Bearer ${(await readFile(tokenFile, 'utf8')).trim()}`;
+    } else if (user.authProvider) {
+      Object.assign(headers, await this.#legacyAuthProvider(cluster, user));
+    }
+    if (user.token) headers.authorization = `Bearer ${user.token}`;
+    if (user.impersonateUser) headers['impersonate-user'] = user.impersonateUser;
+    const proxyUrl = cluster.proxyUrl ?? undefined;
+    // What a connection depends on: a change (a rotated certificate file, say) takes a new Agent at once.
+    const dispatcherKey = createHash('sha256').update(JSON.stringify([new URL(cluster.server).origin, proxyUrl ?? '', tls.rejectUnauthorized ?? true,
+      tls.servername ?? '', String(tls.ca ?? ''), String(tls.cert ?? ''), String(tls.key ?? '')])).digest('base64url');
+    return { headers, tls, dispatcherKey, ...(proxyUrl ? { proxyUrl } : {}), ...(execKey ? { execKey } : {}) };
   }
 
   /**
-   * client-node makes a new undici Agent for every request (applySecurityAuthentication), so every request would
-   * pay a TCP and TLS handshake: at a thousand runs that was most of the operator's CPU. Instead one Agent serves
-   * every request (keep-alive, one pool per server) while the kubeconfig's cluster and user stay the same; after
-   * DISPATCHER_MAX_AGE_MS a new one takes over, so certificate files rewritten in place are read again. The Agent
-   * client-node made (`fresh`) only tells which kind to make, and is never used.
+   * Runs an exec credential plugin as client-go does (its env added to ours, KUBERNETES_EXEC_INFO describing the
+   * request) and keeps its answer until `expirationTimestamp`, or for good without one, or until a 401.
    */
-  async #share(fresh: Dispatcher): Promise<Dispatcher> {
-    const key = JSON.stringify([this.#kc.getCurrentCluster(), this.#kc.getCurrentUser()]);
+  async #execCredential(key: string, exec: ExecConfig, cluster: KubeCluster): Promise<ExecCredentialStatus> {
+    const cached = this.#execCache.get(key);
+    if (cached && (cached.expirationTimestamp === undefined || Date.parse(cached.expirationTimestamp) > Date.now())) return cached;
+    const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
+    const info = { apiVersion, kind: 'ExecCredential', spec: { interactive: false,
+      ...(exec.provideClusterInfo ? { cluster: { server: cluster.server, 'tls-server-name': cluster.tlsServerName ?? undefined,
+        'insecure-skip-tls-verify': cluster.skipTLSVerify ?? false, 'certificate-authority-data': cluster.caData ?? undefined } } : {}) } };
+    const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
+    for (const { name, value } of exec.env ?? []) env[name] = value;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = spawn(exec.command, exec.args ?? [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      child.on('error', (e) => reject(new Error(`exec plugin ${exec.command}: ${e.message}`, { cause: e })));
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exec plugin ${exec.command} exited with ${code}: ${err.trim().slice(0, 300)}`))));
+    });
+    let status: ExecCredentialStatus | undefined;
+    try {
+      status = (JSON.parse(stdout) as { status?: ExecCredentialStatus }).status;
+    } catch {
+      throw new Error(`exec plugin ${exec.command} printed no ExecCredential JSON`);
+    }
+    if (!status || (!status.token && !(status.clientCertificateData && status.clientKeyData))) {
+      throw new Error(`exec plugin ${exec.command} gave neither a token nor a client certificate and key`);
+    }
+    this.#execCache.set(key, status);
+    return status;
+  }
+
+  /** oidc, azure, gcp and the like: client-node's authenticators compute the headers (and only then is it loaded). */
+  async #legacyAuthProvider(cluster: KubeCluster, user: KubeUser): Promise<Record<string, string>> {
+    if (!this.#legacy) {
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      this.#legacy = new KubeConfig();
+    }
+    this.#legacy.loadFromClusterAndUser({ ...cluster, name: cluster.name ?? 'cluster', skipTLSVerify: cluster.skipTLSVerify ?? false } as Cluster,
+      { ...user, name: user.name ?? 'user' } as User);
+    const opts: { headers?: Record<string, string> } = {};
+    await this.#legacy.applyToHTTPSOptions(opts);
+    return Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  }
+
+  /** Drops what `used` was computed from, if it is still kept (a request beside it may have renewed it). */
+  #forget(used: UsedCredentials): void {
+    if (this.#auth?.value === used.source) this.#auth = undefined;
+    if (used.execKey) this.#execCache.delete(used.execKey);
+  }
+
+  /**
+   * One Agent serves every request and watch (keep-alive, one pool per server) while the connection's inputs stay
+   * the same: a changed server, proxy, CA, client certificate or key (files are read again with the credentials)
+   * takes a new one at once. Besides, an Agent serves at most DISPATCHER_MAX_AGE_MS, so that connections are
+   * spread again over API servers behind a load balancer. The old one finishes what runs on it (open watches
+   * included) and takes nothing new.
+   */
+  #dispatcher(auth: Credentials): Dispatcher {
     const now = Date.now();
     let shared = this.#shared;
-    if (!shared || shared.key !== key || now - shared.created >= DISPATCHER_MAX_AGE_MS) {
-      // The old one finishes what runs on it (open watches included) and takes nothing new.
-      void shared?.dispatcher.then((d) => d.close()).catch(() => undefined);
-      const dispatcher = this.#keepAliveDispatcher(fresh);
-      shared = this.#shared = { key, dispatcher, created: now };
-      // A failure (a certificate file unreadable, say) fails this request and is not remembered.
-      dispatcher.catch(() => { if (this.#shared?.dispatcher === dispatcher) this.#shared = undefined; });
+    if (!shared || shared.key !== auth.dispatcherKey || now - shared.created >= DISPATCHER_MAX_AGE_MS) {
+      void shared?.dispatcher.close().catch(() => undefined);
+      shared = this.#shared = { key: auth.dispatcherKey, dispatcher: newDispatcher(auth), created: now };
     }
-    // `fresh` never connected: it holds nothing, and closing it would only cost an error object. Left to the GC.
-    return await shared.dispatcher;
-  }
-
-  /**
-   * The same Agent client-node would make (its class, its TLS options from the public createDispatcherOptions),
-   * with a longer keep-alive. For an HTTP or SOCKS proxy, client-node's own dispatcher as it is.
-   */
-  async #keepAliveDispatcher(fresh: Dispatcher): Promise<Dispatcher> {
-    const tls: { ca?: unknown; cert?: unknown; key?: unknown; pfx?: unknown; passphrase?: string; rejectUnauthorized?: boolean; servername?: string } = {};
-    await this.#kc.applyToHTTPSOptions(tls as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
-    const agentOptions = Object.fromEntries(['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']
-      .flatMap((k) => (tls[k as keyof typeof tls] !== undefined ? [[k, tls[k as keyof typeof tls]]] : [])));
-    const options = this.#kc.createDispatcherOptions(this.#kc.getCurrentCluster(), agentOptions);
-    if (options.type !== 'agent') return fresh;
-    const Agent = fresh.constructor as new (o: { connect: unknown; keepAliveTimeout: number; allowH2: boolean }) => Dispatcher;
-    // HTTP/1.1 as client-node's own Agent speaks: undici's HTTP/2 client let a socket closed by a stopping API
-    // server escape as an unhandled error.
-    return new Agent({ connect: options.connect, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
+    return shared.dispatcher;
   }
 
   /** Closes the shared connections (the process stays up otherwise while keep-alive sockets idle). */
   async close(): Promise<void> {
     const shared = this.#shared;
     this.#shared = undefined;
-    await shared?.dispatcher.then((d) => d.destroy()).catch(() => undefined);
+    await shared?.dispatcher.destroy().catch(() => undefined);
   }
 }
 
-interface Authentication {
-  headers: Record<string, string>;
-  dispatcher?: Dispatcher;
+interface TlsOptions {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  rejectUnauthorized?: boolean;
+  servername?: string;
 }
 
-interface UsedAuthentication extends Authentication {
+interface Credentials {
+  headers: Record<string, string>;
+  tls: TlsOptions;
+  proxyUrl?: string;
+  /** Identifies what a connection depends on (digest of server, proxy and TLS material). */
+  dispatcherKey: string;
+  /** The exec plugin whose output these are, if any. */
+  execKey?: string;
+}
+
+interface UsedCredentials extends Credentials {
   /** Taken from what an earlier request computed, rather than computed for this one. */
   reused: boolean;
-  source: Promise<Authentication>;
+  source: Promise<Credentials>;
 }
 
-/** undici's response headers (a repeated header is an array) as ApiException wants them. */
-function flatHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
-  const flat: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
-  return flat;
+interface ExecCredentialStatus {
+  token?: string;
+  clientCertificateData?: string;
+  clientKeyData?: string;
+  expirationTimestamp?: string;
 }
 
-function apiException(res: ResponseContext, text: string): ApiException<string> {
-  return new ApiException(res.httpStatusCode, `HTTP ${res.httpStatusCode}`, text, res.headers);
+/**
+ * HTTP/1.1 only, as client-node's Agent spoke: undici's HTTP/2 client let a socket closed by a stopping API server
+ * escape as an unhandled error. TCP keep-alive probes after 30 s, as client-go and client-node.
+ */
+function newDispatcher(auth: Credentials): Dispatcher {
+  const connect = { ...auth.tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
+  const proxy = auth.proxyUrl;
+  if (proxy?.startsWith('socks5')) return new Socks5ProxyAgent(proxy, { requestTls: auth.tls, keepAliveTimeout: KEEP_ALIVE_MS });
+  if (proxy?.startsWith('http')) return new ProxyAgent({ uri: proxy, requestTls: auth.tls, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
+  if (proxy) throw new Error(`unsupported proxy-url ${proxy}: http, https and socks5 are supported`);
+  return new Agent({ connect, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
+}
+
+async function fileOrData(file: string | null | undefined, data: string | null | undefined): Promise<Buffer | undefined> {
+  if (file) return await readFile(file);
+  if (data) return Buffer.from(data, 'base64');
+  return undefined;
+}
+
+function apiError(res: Dispatcher.ResponseData, text: string): ApiError {
+  const headers: Record<string, string> = {};
+  // A repeated header is an array in undici's response.
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  return new ApiError(res.statusCode, `HTTP ${res.statusCode}`, text, headers);
 }

@@ -1,9 +1,10 @@
 import { jitter } from './backoff.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
 import { classifyError, errorFields } from './errors.ts';
+import { ResourceClient } from './client.ts';
 import type { KubeHttp } from './kube-http.ts';
 import { silentLogger, type Logger } from './logger.ts';
-import { collectionPath, objectPath, type ObjectMeta } from './resource.ts';
+import type { ObjectMeta } from './resource.ts';
 
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
@@ -56,6 +57,8 @@ export interface Lease {
   spec?: LeaseSpec;
 }
 
+const LEASE = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease' };
+
 /** MicroTime wants exactly six fractional digits (`2006-01-02T15:04:05.000000Z`). */
 export function microTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
@@ -63,7 +66,7 @@ export function microTime(ms: number): string {
 
 export class LeaderElector {
   readonly identity: string;
-  readonly #http: Pick<KubeHttp, 'request'>;
+  readonly #client: ResourceClient;
   readonly #ns: string;
   readonly #name: string;
   readonly #leaseDurationMs: number;
@@ -86,7 +89,7 @@ export class LeaderElector {
 
   constructor(options: LeaderElectorOptions) {
     this.#opts = options;
-    this.#http = options.http;
+    this.#client = new ResourceClient(options.http);
     this.#ns = options.namespace;
     this.#name = options.name;
     this.identity = options.identity;
@@ -169,26 +172,16 @@ export class LeaderElector {
   async #tryAcquireOrRenew(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const now = (): number => this.#clock.now();
     try {
-      let lease: Lease | undefined;
-      try {
-        lease = await this.#http.request<Lease>({ path: objectPath(this.#ref(), this.#name), timeoutMs, ...(signal ? { signal } : {}) });
-      } catch (err) {
-        if (classifyError(err).kind !== 'NotFound') throw err;
-      }
+      const call = { timeoutMs, ...(signal ? { signal } : {}) };
+      const lease = await this.#client.find<Lease>(LEASE, { namespace: this.#ns, name: this.#name }, call);
 
       if (!lease) {
-        const created = await this.#http.request<Lease>({
-          method: 'POST',
-          path: collectionPath(this.#ref()),
-          body: {
-            apiVersion: 'coordination.k8s.io/v1',
-            kind: 'Lease',
-            metadata: { name: this.#name, namespace: this.#ns },
-            spec: this.#spec(now(), now(), 0),
-          },
-          timeoutMs,
-          ...(signal ? { signal } : {}),
-        });
+        const created = await this.#client.create<Lease>({
+          apiVersion: LEASE.apiVersion,
+          kind: LEASE.kind,
+          metadata: { name: this.#name, namespace: this.#ns },
+          spec: this.#spec(now(), now(), 0),
+        }, call);
         this.#see(created);
         return true;
       }
@@ -202,14 +195,9 @@ export class LeaderElector {
       const iHold = holder === this.identity;
       const transitions = (spec.leaseTransitions ?? 0) + (iHold ? 0 : 1);
       const acquireMs = iHold && spec.acquireTime ? Date.parse(spec.acquireTime) : now();
-      const updated = await this.#http.request<Lease>({
-        method: 'PUT',
-        path: objectPath(this.#ref(), this.#name),
-        // resourceVersion makes this a compare-and-swap: a concurrent writer makes it fail with 409.
-        body: { ...lease, spec: { ...spec, ...this.#spec(Number.isNaN(acquireMs) ? now() : acquireMs, now(), transitions) } },
-        timeoutMs,
-        ...(signal ? { signal } : {}),
-      });
+      // resourceVersion makes this a compare-and-swap: a concurrent writer makes it fail with 409.
+      const updated = await this.#client.replace<Lease>(
+        { ...lease, spec: { ...spec, ...this.#spec(Number.isNaN(acquireMs) ? now() : acquireMs, now(), transitions) } }, call);
       this.#see(updated);
       return true;
     } catch (err) {
@@ -230,19 +218,13 @@ export class LeaderElector {
     for (let attempt = 0; attempt < 2 && lease?.spec?.holderIdentity === this.identity; attempt++) {
       const t = microTime(this.#clock.now());
       try {
-        await this.#http.request<Lease>({
-          method: 'PUT',
-          path: objectPath(this.#ref(), this.#name),
-          body: { ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, acquireTime: t, renewTime: t } },
-          timeoutMs,
-        });
+        await this.#client.replace<Lease>({ ...lease, spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, acquireTime: t, renewTime: t } },
+          { timeoutMs });
         this.#log.info('released leadership');
         return;
       } catch (err) {
         if (attempt === 0 && classifyError(err).kind === 'Conflict') {
-          lease = await this.#http
-            .request<Lease>({ path: objectPath(this.#ref(), this.#name), timeoutMs })
-            .catch(() => undefined);
+          lease = await this.#client.get<Lease>(LEASE, { namespace: this.#ns, name: this.#name }, { timeoutMs }).catch(() => undefined);
           continue;
         }
         this.#log.warn(errorFields(err), 'failed to release the lease; the next leader will wait for it to expire');
@@ -270,10 +252,6 @@ export class LeaderElector {
       if (holder !== this.identity) this.#log.info({ leader: holder }, 'new leader observed');
       this.#safely(() => this.#opts.onNewLeader?.(holder));
     }
-  }
-
-  #ref(): { apiVersion: string; plural: string; namespace: string } {
-    return { apiVersion: 'coordination.k8s.io/v1', plural: 'leases', namespace: this.#ns };
   }
 
   #safely(fn: () => void): void {

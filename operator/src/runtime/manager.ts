@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { realClock, type Clock } from './clock.ts';
 import { Controller, type ControllerOptions } from './controller.ts';
 import { errorFields } from './errors.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import { KubeHttp } from './kube-http.ts';
+import type { KubeConfigSource } from './kubeconfig.ts';
 import { LeaderElector } from './leader.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { kubeMetricsAuthorizer } from './metrics-auth.ts';
@@ -38,7 +38,8 @@ export interface LeaderElectionConfig {
 }
 
 export interface ManagerOptions {
-  kubeConfig: KubeConfig;
+  /** runtime's `loadKubeConfig`, or client-node's `KubeConfig` (tests). */
+  kubeConfig: KubeConfigSource;
   logger?: Logger;
   metrics?: Metrics;
   /** The /healthz, /readyz, /metrics server; false for none. */

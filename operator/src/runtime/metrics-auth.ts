@@ -5,6 +5,7 @@
 // (the system:auth-delegator ClusterRole). Answers are kept a short while per token, so a scrape every few seconds
 // costs the API server nothing much; a denial is kept shorter than an approval.
 import { createHash } from 'node:crypto';
+import { ResourceClient } from './client.ts';
 import type { KubeHttp } from './kube-http.ts';
 
 export interface MetricsAccess {
@@ -34,16 +35,15 @@ export function kubeMetricsAuthorizer(http: Pick<KubeHttp, 'request'>, options: 
   const allowedTtl = options.allowedTtlMs ?? 60_000;
   const deniedTtl = options.deniedTtlMs ?? 10_000;
   const cache = new Map<string, { access: MetricsAccess; until: number }>();
+  const client = new ResourceClient(http);
 
   const review = async (token: string): Promise<MetricsAccess> => {
-    const tr = await http.request<TokenReview>({ method: 'POST', path: '/apis/authentication.k8s.io/v1/tokenreviews',
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+    const tr = await client.create<TokenReview>({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } });
     const user = tr.status?.user;
     if (!tr.status?.authenticated || !user?.username) return { status: 401, reason: 'token not authenticated' };
-    const sar = await http.request<SubjectAccessReview>({ method: 'POST', path: '/apis/authorization.k8s.io/v1/subjectaccessreviews',
-      body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: {
-        user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { path, verb: 'get' },
-      } } });
+    const sar = await client.create<SubjectAccessReview>({ apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: {
+      user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { path, verb: 'get' },
+    } });
     return sar.status?.allowed
       ? { status: 200, user: user.username }
       : { status: 403, user: user.username, reason: `${user.username} may not get ${path}${sar.status?.reason ? `: ${sar.status.reason}` : ''}` };
