@@ -2,24 +2,28 @@
 // written once; the run's finalizer and status are written with the newest resourceVersion this pass has seen, so
 // a pass that adds the finalizer does not send a stale version with its status (a 409 and a retry, every time).
 import type { V1Pod } from '@kubernetes/client-node';
-import { AGENTRUN, ANNOTATION_DISABLED_SKILLS, API_VERSION, FIELD_MANAGER, LABEL_RUN_UID, ReadyReason, type AgentRun, type AgentRunStatus } from '../api/index.ts';
+import { AGENTRUN, ANNOTATION_DISABLED_SKILLS, API_VERSION, LABEL_RUN_UID, ReadyReason, type AgentRun, type AgentRunStatus } from '../api/index.ts';
 import type { EventRecorder } from '../events.ts';
-import { classifyError, collectionPath, isAlreadyExists, isNotFound, keyOf, objectPath, type KubeHttp, type Logger, type ReconcileResult } from '../runtime/index.ts';
+import {
+  classifyError, customResourceType, isAlreadyExists, keyOf, type Logger, type ObjectBody, type ReconcileResult, type ResourceClient,
+} from '../runtime/index.ts';
 import { FINALIZER, notReady, type Applied, type Intent, type ObjectRef, type PlannedEvent } from './decide/index.ts';
 import type { Applier } from './kube-objects.ts';
 import type { OwnWrites } from './own-writes.ts';
 import type { CachedRun } from './views.ts';
 
 export interface ActDeps {
-  http: Pick<KubeHttp, 'request'>;
+  /** With the operator's field manager. */
+  client: ResourceClient;
   applier: Applier;
   events: EventRecorder;
   ownWrites: OwnWrites;
   now: () => Date;
 }
 
-const runRef = (namespace: string | undefined) => ({ apiVersion: API_VERSION, plural: AGENTRUN.plural, ...(namespace ? { namespace } : {}) });
-const runPath = (run: CachedRun) => objectPath(runRef(run.metadata.namespace), run.metadata.name);
+export const AGENTRUN_TYPE = customResourceType(API_VERSION, AGENTRUN);
+const POD = { apiVersion: 'v1', kind: 'Pod' };
+const nameOf = (run: { metadata: { namespace?: string | undefined; name?: string | undefined } }) => ({ namespace: run.metadata.namespace, name: run.metadata.name ?? '' });
 const BINDINGS = new Set(['RoleBinding', 'ClusterRoleBinding']);
 
 export async function act(deps: ActDeps, run: CachedRun, intent: Intent, log: Logger): Promise<ReconcileResult> {
@@ -36,7 +40,7 @@ export async function act(deps: ActDeps, run: CachedRun, intent: Intent, log: Lo
     await refusalReported(deps, run, ReadyReason.PodRefused, 'the run\'s pod', () => createPodOnce(deps, live, pod));
   }
   if (intent.gate) await setGate(deps, run.metadata.namespace ?? '', intent.gate.pod, intent.gate.value);
-  if (intent.deletePod) await deps.applier.delete('v1', 'Pod', run.metadata.namespace, intent.deletePod);
+  if (intent.deletePod) await deps.applier.delete({ ...POD, namespace: run.metadata.namespace, name: intent.deletePod });
   if (intent.finalizer === 'remove') {
     resourceVersion = await setFinalizer(deps, run, false) ?? resourceVersion;
     log.info('cluster-scoped grants removed; finalizer released');
@@ -45,8 +49,7 @@ export async function act(deps: ActDeps, run: CachedRun, intent: Intent, log: Lo
   record(deps, run, intent.events);
   if (intent.deleteRun) {
     log.info('ttlSecondsAfterFinished reached: deleting the run');
-    await deps.http.request({ method: 'DELETE', path: runPath(run), query: { propagationPolicy: 'Background' } })
-      .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+    await deps.client.delete(AGENTRUN_TYPE, nameOf(run), { propagationPolicy: 'Background', notFoundOk: true });
     return undefined;
   }
   return intent.requeueAfterMs !== undefined ? { requeueAfterMs: intent.requeueAfterMs } : undefined;
@@ -55,10 +58,10 @@ export async function act(deps: ActDeps, run: CachedRun, intent: Intent, log: Lo
 /** Applies and deletes at once; a binding only after every role (the API server checks a binding against its role). */
 async function writeObjects(applier: Applier, apply: readonly Applied[], remove: readonly ObjectRef[]): Promise<void> {
   await all([
-    ...apply.filter((o) => !BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o)),
-    ...remove.map((r) => applier.delete(r.apiVersion, r.kind, r.namespace, r.name)),
+    ...apply.filter((o) => !BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o as ObjectBody)),
+    ...remove.map((r) => applier.delete(r)),
   ]);
-  await all(apply.filter((o) => BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o)));
+  await all(apply.filter((o) => BINDINGS.has(o.kind ?? '')).map((o) => applier.apply(o as ObjectBody)));
 }
 
 /** Waits for every write (none is left running behind a retry), then throws the first failure. */
@@ -71,14 +74,12 @@ async function all(writes: Array<Promise<unknown>>): Promise<void> {
 async function setFinalizer(deps: ActDeps, run: CachedRun, present: boolean): Promise<string | undefined> {
   const others = (run.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
   try {
-    const updated = await deps.http.request<{ metadata?: { resourceVersion?: string } }>({
-      method: 'PATCH', path: runPath(run), query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json',
-      body: { metadata: { finalizers: present ? [...others, FINALIZER] : others, resourceVersion: run.metadata.resourceVersion } },
-    });
+    const updated = await deps.client.mergePatch<AgentRun>(AGENTRUN_TYPE, nameOf(run),
+      { metadata: { finalizers: present ? [...others, FINALIZER] : others } }, { resourceVersion: run.metadata.resourceVersion });
     deps.ownWrites.wrote(keyOf(run.metadata.namespace, run.metadata.name), run.metadata.resourceVersion, updated.metadata?.resourceVersion);
     return updated.metadata?.resourceVersion;
   } catch (err) {
-    if (isNotFound(err) && !present) return undefined;
+    if (classifyError(err).kind === 'NotFound' && !present) return undefined;
     throw err;
   }
 }
@@ -89,18 +90,17 @@ async function setFinalizer(deps: ActDeps, run: CachedRun, present: boolean): Pr
  * is adopted.
  */
 async function noPodRecorded(deps: ActDeps, run: AgentRun): Promise<boolean> {
-  const fresh = await deps.http.request<AgentRun>({ path: objectPath(runRef(run.metadata.namespace), run.metadata.name ?? '') });
+  const fresh = await deps.client.get<AgentRun>(AGENTRUN_TYPE, nameOf(run));
   return fresh.metadata.uid === run.metadata.uid && !fresh.status?.podName;
 }
 
 async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<V1Pod> {
   const ns = run.metadata.namespace ?? '';
-  const podsPath = collectionPath({ apiVersion: 'v1', plural: 'pods', namespace: ns });
   try {
-    return await deps.http.request<V1Pod>({ method: 'POST', path: podsPath, query: { fieldManager: FIELD_MANAGER }, body: pod });
+    return await deps.client.create<V1Pod>(pod as ObjectBody);
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
-    const existing = await deps.http.request<V1Pod>({ path: `${podsPath}/${encodeURIComponent(pod.metadata?.name ?? '')}` });
+    const existing = await deps.client.get<V1Pod>(POD, { namespace: ns, name: pod.metadata?.name ?? '' });
     if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
       throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
     }
@@ -110,18 +110,12 @@ async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<
 
 /** The executors' switch-off gate: the pod annotation the downward API file mirrors. */
 async function setGate(deps: ActDeps, namespace: string, pod: string, value: string): Promise<void> {
-  await deps.http.request({
-    method: 'PATCH', path: objectPath({ apiVersion: 'v1', plural: 'pods', namespace }, pod), query: { fieldManager: FIELD_MANAGER },
-    contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } },
-  });
+  await deps.client.mergePatch(POD, { namespace, name: pod }, { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } });
 }
 
 /** The resourceVersion turns a stale read into a 409 and a retry with fresh state. */
 async function writeStatus(deps: ActDeps, run: CachedRun, resourceVersion: string | undefined, status: AgentRunStatus): Promise<void> {
-  const updated = await deps.http.request<{ metadata?: { resourceVersion?: string } }>({
-    method: 'PATCH', path: `${runPath(run)}/status`, query: { fieldManager: FIELD_MANAGER }, contentType: 'application/merge-patch+json',
-    body: { ...(resourceVersion ? { metadata: { resourceVersion } } : {}), status },
-  });
+  const updated = await deps.client.mergePatchStatus<AgentRun>(AGENTRUN_TYPE, nameOf(run), { status }, resourceVersion ? { resourceVersion } : {});
   const key = keyOf(run.metadata.namespace, run.metadata.name);
   deps.ownWrites.wrote(key, run.metadata.resourceVersion, updated.metadata?.resourceVersion);
   if (resourceVersion) deps.ownWrites.wrote(key, resourceVersion, updated.metadata?.resourceVersion);

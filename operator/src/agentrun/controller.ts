@@ -2,14 +2,14 @@
 // observe → decide → act. Level-triggered and idempotent: running it twice, or after a crash at any line, converges
 // on the same state. As kubebuilder's SetupWithManager, the controller declares its own watches; operator.ts only
 // calls setup functions.
-import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY } from '../api/index.ts';
+import { AGENTRUN, API_VERSION, FIELD_MANAGER, LABEL_MANAGED_BY, LABEL_RUN, MANAGED_BY } from '../api/index.ts';
 import type { APIServerEndpoint } from '../builders/index.ts';
 import type { Settings } from '../config/settings.ts';
 import type { EventRecorder } from '../events.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
-import { keyOf, type Controller, type Informer, type KubeObject, type Logger, type Manager, type Reconciler, type Store } from '../runtime/index.ts';
+import { keyOf, ResourceClient, type Controller, type Informer, type KubeObject, type Logger, type Manager, type Reconciler, type Store } from '../runtime/index.ts';
 import type { CachedPack } from '../skillpack/cached.ts';
-import { act } from './act.ts';
+import { act, AGENTRUN_TYPE } from './act.ts';
 import { decide } from './decide/index.ts';
 import { Applier } from './kube-objects.ts';
 import { observe } from './observe.ts';
@@ -69,16 +69,17 @@ export function setupAgentRunController(manager: Manager, setup: AgentRunSetup):
     get: (ns: string | undefined, name: string) => informers.map((i) => i.store.get(ns, name)).find((o) => o !== undefined),
   });
   const runStore = firstOf(runs);
-  const applier = new Applier(manager.http);
+  const client = new ResourceClient(manager.http, { fieldManager: FIELD_MANAGER, types: [AGENTRUN_TYPE] });
+  const applier = new Applier(client);
   const controller = manager.controller({
     name: 'agentrun',
     concurrency: settings.concurrency,
     reconcile: agentRunReconciler({
       observe: {
-        runs: runStore, packs: setup.packs.store, pods: firstOf(pods), http: manager.http, grantPolicy: setup.grantPolicy,
+        runs: runStore, packs: setup.packs.store, pods: firstOf(pods), client, grantPolicy: setup.grantPolicy,
         apiServer: () => apiServerEndpoints(apiEndpoints.store.list()), settings,
       },
-      act: { http: manager.http, applier, events: setup.events, ownWrites: new OwnWrites(), now: setup.now ?? (() => new Date()) },
+      act: { client, applier, events: setup.events, ownWrites: new OwnWrites(), now: setup.now ?? (() => new Date()) },
     }),
   });
   // Revocations go ahead of creations in the queue (priority.ts).
@@ -94,7 +95,7 @@ export function setupAgentRunController(manager: Manager, setup: AgentRunSetup):
   if (setup.policyChanged) controller.watch(setup.policyChanged, () => runs.flatMap((i) => i.store.keys()));
   // Cluster-scoped grants have no owner reference: the sweep deletes those whose run vanished without its finalizer.
   manager.add(orphanSweep({
-    http: manager.http, applier, cachedRun: (ns, name) => runStore.get(ns, name), synced: () => manager.synced,
+    client, applier, cachedRun: (ns, name) => runStore.get(ns, name), synced: () => manager.synced,
     log: setup.logger.child({ component: 'orphan-sweep' }), intervalMs: resyncPeriodMs,
   }));
   return { controller, runs, pods, runStore, applier };

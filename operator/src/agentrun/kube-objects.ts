@@ -1,8 +1,8 @@
-// The few writes the AgentRun controller makes, each idempotent: server-side apply of what may change, plain
-// deletes that treat "already gone" as done.
+// The writes of a run's objects, each idempotent and each remembered: server-side apply of what may change, plain
+// deletes that treat "already gone" as done, both through the runtime's typed client.
 import { createHash } from 'node:crypto';
-import { FIELD_MANAGER } from '../api/index.ts';
-import { isNotFound, RecentMap, type KubeHttp } from '../runtime/index.ts';
+import { RecentMap, type ObjectBody, type ResourceClient } from '../runtime/index.ts';
+import type { ObjectRef } from './decide/index.ts';
 
 /**
  * Objects remembered as applied or deleted. Beyond it the oldest are forgotten (a forgotten one costs one no-op
@@ -12,27 +12,8 @@ import { isNotFound, RecentMap, type KubeHttp } from '../runtime/index.ts';
  */
 const REMEMBERED_OBJECTS = 100_000;
 
-interface Named {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string };
-}
-
-const PLURALS: Record<string, string> = {
-  ServiceAccount: 'serviceaccounts', ConfigMap: 'configmaps', Pod: 'pods', Role: 'roles', RoleBinding: 'rolebindings',
-  ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', NetworkPolicy: 'networkpolicies',
-};
-
-export function objectPath(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
-  const plural = PLURALS[kind];
-  if (!plural) throw new Error(`no path known for kind ${kind}`);
-  const prefix = apiVersion === 'v1' ? '/api/v1' : `/apis/${apiVersion}`;
-  return `${prefix}${namespace ? `/namespaces/${namespace}` : ''}/${plural}/${name}`;
-}
-
-function pathOf(object: Named): string {
-  return objectPath(object.apiVersion ?? '', object.kind ?? '', object.metadata?.namespace, object.metadata?.name ?? '');
-}
+const keyOf = (r: { apiVersion?: string | undefined; kind?: string | undefined; namespace?: string | undefined; name?: string | undefined }) =>
+  `${r.apiVersion}/${r.kind}/${r.namespace ?? ''}/${r.name}`;
 
 /**
  * Server-side apply, skipped when this process already applied the very same object: at a thousand runs, a
@@ -42,40 +23,32 @@ function pathOf(object: Named): string {
  * bounded, so a restart (or an entry forgotten) re-applies and re-deletes once.
  */
 export class Applier {
-  readonly #http: Pick<KubeHttp, 'request'>;
+  readonly #client: ResourceClient;
   readonly #applied = new RecentMap<string, string>(REMEMBERED_OBJECTS);
   readonly #deleted = new RecentMap<string, true>(REMEMBERED_OBJECTS);
 
-  constructor(http: Pick<KubeHttp, 'request'>) {
-    this.#http = http;
+  constructor(client: ResourceClient) {
+    this.#client = client;
   }
 
-  async apply(object: Named): Promise<void> {
-    const path = pathOf(object);
+  async apply(object: ObjectBody): Promise<void> {
+    const key = keyOf({ apiVersion: object.apiVersion, kind: object.kind, namespace: object.metadata?.namespace, name: object.metadata?.name });
     const digest = createHash('sha256').update(JSON.stringify(object)).digest('base64url');
-    if (this.#applied.get(path) === digest) return;
-    this.#deleted.delete(path);
-    await this.#http.request({
-      method: 'PATCH', path, query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: 'application/apply-patch+yaml', body: object,
-    });
-    this.#applied.set(path, digest);
+    if (this.#applied.get(key) === digest) return;
+    this.#deleted.delete(key);
+    await this.#client.apply(object);
+    this.#applied.set(key, digest);
   }
 
   /**
    * Deletes, ignoring 404. Background propagation: dependents are the garbage collector's job. `seen`: the caller
    * has just seen the object exist (a list), so what this process remembers does not count.
    */
-  async delete(apiVersion: string, kind: string, namespace: string | undefined, name: string, seen = false): Promise<void> {
-    const path = objectPath(apiVersion, kind, namespace, name);
-    if (this.#deleted.has(path) && !seen) return;
-    this.#applied.delete(path);
-    try {
-      // DeleteOptions as a query, not a body: undici closes the connection after a DELETE that has a body.
-      await this.#http.request({ method: 'DELETE', path, query: { propagationPolicy: 'Background' } });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    this.#deleted.set(path, true);
+  async delete(ref: ObjectRef, seen = false): Promise<void> {
+    const key = keyOf(ref);
+    if (this.#deleted.has(key) && !seen) return;
+    this.#applied.delete(key);
+    await this.#client.delete(ref, { namespace: ref.namespace, name: ref.name }, { propagationPolicy: 'Background', notFoundOk: true });
+    this.#deleted.set(key, true);
   }
 }

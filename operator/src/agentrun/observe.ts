@@ -2,7 +2,7 @@
 // a started run's pod is really gone when the cache has no pod (a cache may lag; a lost pod fails the run).
 import type { APIServerEndpoint } from '../builders/index.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
-import { isNotFound, type KubeHttp, type Store } from '../runtime/index.ts';
+import type { KubeObject, ResourceClient, Store } from '../runtime/index.ts';
 import type { CachedPack } from '../skillpack/cached.ts';
 import { readinessOf } from '../skillpack/readiness.ts';
 import type { Observed, PackView } from './decide/index.ts';
@@ -12,7 +12,7 @@ export interface ObserveDeps {
   runs: Pick<Store<CachedRun>, 'get'>;
   packs: Pick<Store<CachedPack>, 'get'>;
   pods: Pick<Store<PodView>, 'get'>;
-  http: Pick<KubeHttp, 'request'>;
+  client: ResourceClient;
   grantPolicy: () => GrantPolicy;
   apiServer: () => APIServerEndpoint[];
   settings: Observed['settings'];
@@ -54,10 +54,6 @@ async function findPod(deps: ObserveDeps, cached: CachedRun): Promise<{ pod?: Po
   const pod = deps.pods.get(namespace, podName);
   if (pod) return { pod, podLost: false };
   if (cached.status?.phase === 'Succeeded' || cached.status?.phase === 'Failed') return { podLost: false };
-  try {
-    return { pod: podForCache(await deps.http.request({ path: `/api/v1/namespaces/${encodeURIComponent(namespace ?? '')}/pods/${encodeURIComponent(podName)}` })), podLost: false };
-  } catch (err) {
-    if (isNotFound(err)) return { podLost: true };
-    throw err;
-  }
+  const read = await deps.client.find<KubeObject>({ apiVersion: 'v1', kind: 'Pod' }, { namespace, name: podName });
+  return read ? { pod: podForCache(read), podLost: false } : { podLost: true };
 }

@@ -2,12 +2,13 @@
 // run vanished without its finalizer running (the finalizer was removed by hand, etcd restored, …) they would
 // stay forever. After the caches have synced, and then periodically, every such object whose run is not in the
 // cache is checked by a direct read, and deleted only if the run is really gone (or is another run by now).
-import { AGENTRUN, API_VERSION, LABEL_MANAGED_BY, LABEL_RUN, LABEL_RUN_NAMESPACE, LABEL_RUN_UID, MANAGED_BY } from '../api/index.ts';
-import { isNotFound, type KubeHttp, type KubeObject, type Logger, type Runnable } from '../runtime/index.ts';
+import { LABEL_MANAGED_BY, LABEL_RUN, LABEL_RUN_NAMESPACE, LABEL_RUN_UID, MANAGED_BY } from '../api/index.ts';
+import type { KubeObject, Logger, ResourceClient, Runnable } from '../runtime/index.ts';
+import { AGENTRUN_TYPE } from './act.ts';
 import type { Applier } from './kube-objects.ts';
 
 export interface SweepDeps {
-  http: Pick<KubeHttp, 'request'>;
+  client: ResourceClient;
   applier: Applier;
   /** The run from the cache, if any. */
   cachedRun: (namespace: string, name: string) => KubeObject | undefined;
@@ -17,15 +18,13 @@ export interface SweepDeps {
 }
 
 const KINDS = ['ClusterRoleBinding', 'ClusterRole'] as const;
-const PLURAL = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings' } as const;
+const RBAC = 'rbac.authorization.k8s.io/v1';
 
 /** One pass; returns the names it deleted. */
 export async function sweepOnce(deps: SweepDeps): Promise<string[]> {
   const deleted: string[] = [];
   for (const kind of KINDS) {
-    const list = await deps.http.request<{ items: KubeObject[] }>({
-      path: `/apis/rbac.authorization.k8s.io/v1/${PLURAL[kind]}`, query: { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` },
-    });
+    const list = await deps.client.list({ apiVersion: RBAC, kind }, { labelSelector: `${LABEL_MANAGED_BY}=${MANAGED_BY}` });
     for (const object of list.items) {
       const labels = object.metadata?.labels ?? {};
       const namespace = labels[LABEL_RUN_NAMESPACE];
@@ -34,7 +33,7 @@ export async function sweepOnce(deps: SweepDeps): Promise<string[]> {
       if (!namespace || !name || !uid) continue;
       if (deps.cachedRun(namespace, name)?.metadata?.uid === uid) continue;
       if (await runExists(deps, namespace, name, uid)) continue;
-      await deps.applier.delete('rbac.authorization.k8s.io/v1', kind, undefined, object.metadata?.name ?? '', true);
+      await deps.applier.delete({ apiVersion: RBAC, kind, name: object.metadata?.name ?? '' }, true);
       deps.log.info({ kind, object: object.metadata?.name, run: `${namespace}/${name}` }, 'deleted an orphaned cluster-scoped grant');
       deleted.push(object.metadata?.name ?? '');
     }
@@ -43,13 +42,8 @@ export async function sweepOnce(deps: SweepDeps): Promise<string[]> {
 }
 
 async function runExists(deps: SweepDeps, namespace: string, name: string, uid: string): Promise<boolean> {
-  try {
-    const run = await deps.http.request<KubeObject>({ path: `/apis/${API_VERSION}/namespaces/${namespace}/${AGENTRUN.plural}/${name}` });
-    return run.metadata?.uid === uid;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
+  const run = await deps.client.find<KubeObject>(AGENTRUN_TYPE, { namespace, name });
+  return run?.metadata?.uid === uid;
 }
 
 export function orphanSweep(deps: SweepDeps): Runnable {
