@@ -1,8 +1,7 @@
-import { ApiException } from '@kubernetes/client-node';
 import { Backoff, jitter, type BackoffOptions } from './backoff.ts';
 import { ObjectCache, type Indexers, type Store } from './cache.ts';
 import { realClock, sleep, type Clock, type TimerHandle } from './clock.ts';
-import { classifyError, classifyStatus, errorFields } from './errors.ts';
+import { ApiError, classifyError, classifyStatus, errorFields } from './errors.ts';
 import type { KubeHttp } from './kube-http.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { collectionPath, objectKey, type KubeObject, type ResourceRef } from './resource.ts';
@@ -369,7 +368,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (event.type === 'ERROR') {
       const info = classifyStatus(raw);
       if (info.kind === 'Gone') return 'expired';
-      throw new ApiException(info.code ?? 500, info.message, JSON.stringify(raw), {});
+      throw new ApiError(info.code ?? 500, info.message, JSON.stringify(raw));
     }
     if (!raw?.metadata) throw new Error(`malformed watch event of type ${String(event.type)}`);
     const rv = raw.metadata.resourceVersion;
