@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { KubeConfig, type User } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiError } from './errors.ts';
+import { ApiError, classifyError } from './errors.ts';
 import { KubeHttp } from './kube-http.ts';
 import { KubeConfigData, type KubeCluster, type KubeUser } from './kubeconfig.ts';
 import type { RateLimiter } from './rate-limit.ts';
@@ -183,10 +183,7 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
   });
 });
 
-/**
- * A turn of the event loop: undici frees a connection just after the response body ends, so a request sent in the
- * same turn would open a second one.
- */
+/** A turn of the event loop: a connection goes back to the pool just after its response ends. */
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 /** One config of one cluster and one user, in runtime's own kubeconfig type. */
@@ -301,5 +298,78 @@ describe('KubeHttp on one Agent of its own', () => {
     await expect(dead.request({ path: '/x' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
     await dead.close();
     expect(counted.at(-1)).toMatchObject({ code: '<error>', host: '127.0.0.1:1' });
+  });
+});
+
+describe('KubeHttp failures, as the classifier reads them', () => {
+
+  it('times a request out with a TimeoutError, and a stream only until its response head', async () => {
+    const kc = await listen((req, res) => {
+      if (req.url?.startsWith('/slow-head')) return; // never answers
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"type":"BOOKMARK"'); // a head, then a body that never ends
+    });
+    http = new KubeHttp(kc);
+    const started = performance.now();
+    const err = await http.request({ path: '/slow-head', timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(classifyError(err)).toMatchObject({ kind: 'Network', reason: 'Timeout' });
+    expect(performance.now() - started).toBeLessThan(2000);
+    await expect(http.request({ path: '/slow-body', timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(http.stream({ path: '/slow-head', timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    const watch = await http.stream({ path: '/slow-body', timeoutMs: 200 });
+    await new Promise((r) => setTimeout(r, 400)); // past the head timeout: the stream stays open
+    const reading = (async () => { for await (const chunk of watch.body) void chunk; })();
+    watch.close();
+    await expect(reading).rejects.toBeDefined();
+  });
+
+  it('says a connection refused or broken mid-response as a network error', async () => {
+    const kc = await listen((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"partial":');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    http = new KubeHttp(kc);
+    expect(classifyError(await http.request({ path: '/x' }).catch((e: unknown) => e))).toMatchObject({ kind: 'Network', reason: 'ECONNRESET' });
+    const dead = new KubeHttp(config({ server: 'http://127.0.0.1:1' }));
+    expect(classifyError(await dead.request({ path: '/x' }).catch((e: unknown) => e))).toMatchObject({ kind: 'Network', reason: 'ECONNREFUSED' });
+    await dead.close();
+  });
+});
+
+describe('KubeHttp through the kubeconfig\'s proxy-url', () => {
+  it('tunnels to an https server through an http proxy (CONNECT), and refuses a socks proxy', async () => {
+    const serving = selfSignedCertificate(['127.0.0.1']);
+    const target = createTlsServer({ cert: serving.cert, key: serving.key }, (_req, res) => { res.writeHead(200).end('{"via":"tunnel"}'); });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req: IncomingMessage, client: Socket, head: Buffer) => {
+      tunnels.push(req.url ?? '');
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    server = proxy;
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const targetUrl = `https://127.0.0.1:${(target.address() as AddressInfo).port}`;
+    try {
+      http = new KubeHttp(config({ server: targetUrl, caData: Buffer.from(serving.cert).toString('base64'),
+        proxyUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` }));
+      await expect(http.request({ path: '/version' })).resolves.toEqual({ via: 'tunnel' });
+      expect(tunnels).toEqual([new URL(targetUrl).host]);
+      const socks = new KubeHttp(config({ server: targetUrl, proxyUrl: 'socks5://127.0.0.1:1080' }));
+      await expect(socks.request({ path: '/version' })).rejects.toThrow(/unsupported proxy-url/);
+      await socks.close();
+    } finally {
+      await http?.close();
+      http = undefined;
+      await new Promise<void>((resolve) => target.close(() => resolve()));
+    }
   });
 });

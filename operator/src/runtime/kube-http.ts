@@ -1,17 +1,23 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Cluster, KubeConfig as ClientNodeKubeConfig, User } from '@kubernetes/client-node';
-import { Agent, ProxyAgent, Socks5ProxyAgent, type Dispatcher } from 'undici';
 import { ApiError } from './errors.ts';
 import type { ExecConfig, KubeCluster, KubeConfigSource, KubeUser } from './kubeconfig.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
+// Taken with process.getBuiltinModule, not `import … from 'node:http'`: an ESM import reads every export of the
+// module, and node:http's lazy WebSocket getters would load Node's own copy of undici.
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
+
 /**
- * The operator's one HTTP client of the API server: JSON requests and watch streams, both by undici's
- * `Dispatcher.request` on one keep-alive Agent that this module builds from the kubeconfig's public data (server,
- * CA, client certificate and key, insecure-skip-tls-verify, tls-server-name, proxy-url) and with its credentials
+ * The operator's one HTTP client of the API server: JSON requests and watch streams, both by Node's own HTTP client
+ * (native parser, already in the binary: undici's Agent cost 19 MiB of memory after start, see runtime/README.md)
+ * on one keep-alive Agent that this module builds from the kubeconfig's public data (server, CA, client
+ * certificate and key, insecure-skip-tls-verify, tls-server-name, proxy-url) and with its credentials
  * (bearer token, token file, exec plugin, basic auth, impersonation; legacy auth providers through client-node,
  * loaded only for them). JSON stays JSON (client-node's generated clients turn timestamps of built-in kinds into
  * Date objects, so a cache fed from both would mix types; and their serializer does not round-trip a Lease's
@@ -67,8 +73,11 @@ export interface KubeStream {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** How long one Agent (its keep-alive connections) serves before a fresh one takes over. */
-const DISPATCHER_MAX_AGE_MS = 5 * 60_000;
-/** Idle keep-alive connections stay this long (undici's default, 4 s, closes and reopens them between bursts). */
+const AGENT_MAX_AGE_MS = 5 * 60_000;
+/**
+ * Idle keep-alive connections are closed after this long (kube-apiserver closes them after 90 s: closing first
+ * avoids sending on a connection the server is closing), and TCP keep-alive probes start after it.
+ */
 const KEEP_ALIVE_MS = 30_000;
 /** How long computed credentials (files read, headers) serve requests before they are computed again. */
 const AUTH_MAX_AGE_MS = 10_000;
@@ -80,7 +89,7 @@ export class KubeHttp {
   readonly #hooks: KubeHttpHooks;
   /** A promise, so that requests made at once while it is being computed all wait for the same one. */
   #auth: { key: string; value: Promise<Credentials>; created: number } | undefined;
-  #shared: { key: string; dispatcher: Dispatcher; created: number } | undefined;
+  #shared: { key: string; agent: Agent; created: number } | undefined;
   /** Exec plugin output by plugin (command, arguments, environment), until its expiry or a 401. */
   readonly #execCache = new Map<string, ExecCredentialStatus>();
   #legacy: ClientNodeKubeConfig | undefined;
@@ -106,26 +115,26 @@ export class KubeHttp {
     const url = this.#url(req);
     const signal = AbortSignal.any(signals);
     let auth = await this.#credentials();
-    const read = (r: Dispatcher.ResponseData) => (r.statusCode === 401 && auth.reused ? r.body.dump().then(() => undefined) : r.body.text());
-    let { res, value: text } = await this.#attempt(url, req, auth, signal, read);
+    const read = (r: Response) => (r.statusCode === 401 && auth.reused ? drain(r.body, signal).then(() => undefined) : text(r.body, signal));
+    let { res, value: body } = await this.#attempt(url, req, auth, signal, read);
     if (res.statusCode === 401 && auth.reused) {
       // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
       // client-go's exec authenticator refreshes on a 401.
       this.#forget(auth);
       auth = await this.#credentials();
-      ({ res, value: text } = await this.#attempt(url, req, auth, signal, (r) => r.body.text()));
+      ({ res, value: body } = await this.#attempt(url, req, auth, signal, (r) => text(r.body, signal)));
     }
-    text ??= '';
-    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, text);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    body ??= '';
+    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, body);
+    return (body === '' ? undefined : JSON.parse(body)) as T;
   }
 
   /** One attempt, observed (status code and latency, the body read or dropped by `consume`) as client-go does. */
   async #attempt<R>(url: URL, req: KubeRequest, auth: UsedCredentials, signal: AbortSignal,
-    consume: (res: Dispatcher.ResponseData) => Promise<R>): Promise<{ res: Dispatcher.ResponseData; value: R }> {
+    consume: (res: Response) => Promise<R>): Promise<{ res: Response; value: R }> {
     const started = performance.now();
     const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host, seconds: (performance.now() - started) / 1000 });
-    let res: Dispatcher.ResponseData;
+    let res: Response;
     try {
       res = await this.#send(url, req, auth, signal);
     } catch (err) {
@@ -139,15 +148,27 @@ export class KubeHttp {
     }
   }
 
-  async #send(url: URL, req: KubeRequest, auth: Credentials, signal: AbortSignal, stream = false): Promise<Dispatcher.ResponseData> {
+  /** Resolves once the response head has arrived; rejects with the signal's reason if it aborts before. */
+  #send(url: URL, req: KubeRequest, auth: Credentials, signal: AbortSignal): Promise<Response> {
     const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
-    if (req.body !== undefined) headers['content-type'] = req.contentType ?? 'application/json';
-    return await this.#dispatcher(auth).request({
-      origin: url.origin, path: url.pathname + url.search, method: req.method ?? 'GET', headers,
-      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
-      signal,
-      // A watch may be quiet for minutes; its informer's watchdog judges that, not a body timeout.
-      ...(stream ? { bodyTimeout: 0 } : {}),
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    if (body !== undefined) {
+      headers['content-type'] = req.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const agent = this.#agent(auth, url);
+    return new Promise<Response>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason as Error);
+        return;
+      }
+      const request = (url.protocol === 'http:' ? http : https).request({
+        protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search,
+        method: req.method ?? 'GET', headers, agent, signal,
+      }, (res) => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res }));
+      // Aborted: the signal's reason (a TimeoutError, the caller's), as the caller gave it, rather than Node's AbortError.
+      request.on('error', (err) => reject(signal.aborted ? signal.reason as Error : err));
+      request.end(body);
     });
   }
 
@@ -167,9 +188,10 @@ export class KubeHttp {
     const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host });
     try {
       const auth = await this.#credentials();
-      let res: Dispatcher.ResponseData;
+      let res: Response;
       try {
-        res = await this.#send(url, req, auth, signal, true);
+        // No body timeout: a watch may be quiet for minutes, and its informer's watchdog judges that.
+        res = await this.#send(url, req, auth, signal);
       } catch (err) {
         observe('<error>');
         throw err;
@@ -179,9 +201,9 @@ export class KubeHttp {
       if (res.statusCode !== 200) {
         // The watch is retried by its informer: with credentials computed anew if these were refused.
         if (res.statusCode === 401) this.#forget(auth);
-        throw apiError(res, await res.body.text());
+        throw apiError(res, await text(res.body, signal));
       }
-      return { body: res.body as Readable & AsyncIterable<Uint8Array>, close };
+      return { body: res.body, close };
     } catch (err) {
       connectTimeout.removeEventListener('abort', onConnectTimeout);
       close();
@@ -266,9 +288,9 @@ export class KubeHttp {
     if (user.impersonateUser) headers['impersonate-user'] = user.impersonateUser;
     const proxyUrl = cluster.proxyUrl ?? undefined;
     // What a connection depends on: a change (a rotated certificate file, say) takes a new Agent at once.
-    const dispatcherKey = createHash('sha256').update(JSON.stringify([new URL(cluster.server).origin, proxyUrl ?? '', tls.rejectUnauthorized ?? true,
+    const agentKey = createHash('sha256').update(JSON.stringify([new URL(cluster.server).origin, proxyUrl ?? '', tls.rejectUnauthorized ?? true,
       tls.servername ?? '', String(tls.ca ?? ''), String(tls.cert ?? ''), String(tls.key ?? '')])).digest('base64url');
-    return { headers, tls, dispatcherKey, ...(proxyUrl ? { proxyUrl } : {}), ...(execKey ? { execKey } : {}) };
+    return { headers, tls, agentKey, ...(proxyUrl ? { proxyUrl } : {}), ...(execKey ? { execKey } : {}) };
   }
 
   /**
@@ -326,28 +348,54 @@ export class KubeHttp {
   }
 
   /**
-   * One Agent serves every request and watch (keep-alive, one pool per server) while the connection's inputs stay
-   * the same: a changed server, proxy, CA, client certificate or key (files are read again with the credentials)
-   * takes a new one at once. Besides, an Agent serves at most DISPATCHER_MAX_AGE_MS, so that connections are
-   * spread again over API servers behind a load balancer. The old one finishes what runs on it (open watches
-   * included) and takes nothing new.
+   * One Agent serves every request and watch (keep-alive connections) while the connection's inputs stay the same:
+   * a changed server, proxy, CA, client certificate or key (files are read again with the credentials) takes a
+   * new one at once. Besides, an Agent serves at most AGENT_MAX_AGE_MS, so that connections are spread again over
+   * API servers behind a load balancer. The old one finishes what runs on it (open watches included): its idle
+   * connections are closed, the busy ones when their response ends.
    */
-  #dispatcher(auth: Credentials): Dispatcher {
+  #agent(auth: Credentials, url: URL): Agent {
     const now = Date.now();
     let shared = this.#shared;
-    if (!shared || shared.key !== auth.dispatcherKey || now - shared.created >= DISPATCHER_MAX_AGE_MS) {
-      void shared?.dispatcher.close().catch(() => undefined);
-      shared = this.#shared = { key: auth.dispatcherKey, dispatcher: newDispatcher(auth), created: now };
+    if (!shared || shared.key !== auth.agentKey || now - shared.created >= AGENT_MAX_AGE_MS) {
+      if (shared) retire(shared.agent);
+      shared = this.#shared = { key: auth.agentKey, agent: newAgent(auth, url), created: now };
     }
-    return shared.dispatcher;
+    return shared.agent;
   }
 
-  /** Closes the shared connections (the process stays up otherwise while keep-alive sockets idle). */
+  /** Closes the shared connections, busy ones included (the process stays up otherwise while keep-alive sockets idle). */
   async close(): Promise<void> {
     const shared = this.#shared;
     this.#shared = undefined;
-    await shared?.dispatcher.destroy().catch(() => undefined);
+    shared?.agent.destroy();
+    await Promise.resolve();
   }
+}
+
+/** A response whose head has arrived; `body` is read by `text`, `drain` or iteration. */
+interface Response {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+}
+
+/** The whole body as text; rejects if the connection breaks (or `signal` aborts) before its end. */
+function text(body: IncomingMessage, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    body.on('error', (err) => reject(signal.aborted ? signal.reason as Error : err));
+    body.on('close', () => {
+      if (!body.complete) reject(signal.aborted ? signal.reason as Error : Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' }));
+    });
+  });
+}
+
+/** Reads the body to its end and drops it, so that the connection can serve again. */
+async function drain(body: IncomingMessage, signal: AbortSignal): Promise<void> {
+  await text(body, signal);
 }
 
 interface TlsOptions {
@@ -363,7 +411,7 @@ interface Credentials {
   tls: TlsOptions;
   proxyUrl?: string;
   /** Identifies what a connection depends on (digest of server, proxy and TLS material). */
-  dispatcherKey: string;
+  agentKey: string;
   /** The exec plugin whose output these are, if any. */
   execKey?: string;
 }
@@ -382,16 +430,24 @@ interface ExecCredentialStatus {
 }
 
 /**
- * HTTP/1.1 only, as client-node's Agent spoke: undici's HTTP/2 client let a socket closed by a stopping API server
- * escape as an unhandled error. TCP keep-alive probes after 30 s, as client-go and client-node.
+ * A keep-alive Agent (HTTP/1.1, as client-node's spoke) with the kubeconfig's TLS material; an http(s) proxy-url by
+ * Node's own proxy support. Most recently used connections first, so that the ones beyond the load after a burst
+ * go idle and close.
  */
-function newDispatcher(auth: Credentials): Dispatcher {
-  const connect = { ...auth.tls, keepAlive: true, keepAliveInitialDelay: 30_000 };
+function newAgent(auth: Credentials, url: URL): Agent {
   const proxy = auth.proxyUrl;
-  if (proxy?.startsWith('socks5')) return new Socks5ProxyAgent(proxy, { requestTls: auth.tls, keepAliveTimeout: KEEP_ALIVE_MS });
-  if (proxy?.startsWith('http')) return new ProxyAgent({ uri: proxy, requestTls: auth.tls, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
-  if (proxy) throw new Error(`unsupported proxy-url ${proxy}: http, https and socks5 are supported`);
-  return new Agent({ connect, keepAliveTimeout: KEEP_ALIVE_MS, allowH2: false });
+  if (proxy && !/^https?:\/\//.test(proxy)) throw new Error(`unsupported proxy-url ${proxy}: http and https proxies are supported`);
+  const options = {
+    ...auth.tls, keepAlive: true, keepAliveMsecs: KEEP_ALIVE_MS, timeout: KEEP_ALIVE_MS, scheduling: 'lifo' as const,
+    ...(proxy ? { proxyEnv: { HTTP_PROXY: proxy, HTTPS_PROXY: proxy } } : {}),
+  };
+  return url.protocol === 'http:' ? new http.Agent(options) : new https.Agent(options);
+}
+
+/** An Agent replaced by a new one: idle connections close now, busy ones (a watch) when their response ends. */
+function retire(agent: Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
+  agent.on('free', (socket: Socket) => socket.destroy());
 }
 
 async function fileOrData(file: string | null | undefined, data: string | null | undefined): Promise<Buffer | undefined> {
@@ -400,9 +456,9 @@ async function fileOrData(file: string | null | undefined, data: string | null |
   return undefined;
 }
 
-function apiError(res: Dispatcher.ResponseData, text: string): ApiError {
+function apiError(res: Response, body: string): ApiError {
   const headers: Record<string, string> = {};
-  // A repeated header is an array in undici's response.
+  // A repeated header is an array in Node's response.
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  return new ApiError(res.statusCode, `HTTP ${res.statusCode}`, text, headers);
+  return new ApiError(res.statusCode, `HTTP ${res.statusCode}`, body, headers);
 }
