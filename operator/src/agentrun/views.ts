@@ -39,6 +39,8 @@ export interface PodView {
     name: string;
     namespace?: string;
     uid?: string;
+    /** Kept: a relist tells changed objects from unchanged ones by it (informer.ts diffReplace). */
+    resourceVersion?: string;
     labels?: Record<string, string>;
     deletionTimestamp?: string;
     /** The `skillpod.io/disabled-skills` gate as it is on the pod. */
@@ -112,7 +114,7 @@ export function podForCache(obj: KubeObject): PodView {
   return {
     kind: 'Pod',
     metadata: strip({
-      name: m.name ?? '', namespace: m.namespace, uid: m.uid, labels: m.labels, deletionTimestamp: m.deletionTimestamp,
+      name: m.name ?? '', namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, labels: m.labels, deletionTimestamp: m.deletionTimestamp,
       gate: m.annotations?.[ANNOTATION_DISABLED_SKILLS] ?? '',
     }),
     snapshot: parseGrantSnapshot(m.annotations?.[ANNOTATION_GRANTS]),
