@@ -3,7 +3,7 @@
 // with one log line naming that setting and exit code 2 (config/startup.ts).
 import { loadSettings, SettingsError, settingsHelp } from './config/settings.ts';
 import { checkApiServer, LISTEN_SETTING, listenErrorMessage, loadKubeConfig, STARTUP_EXIT_CODE, StartupError } from './config/startup.ts';
-import { createOperator, type OperatorOptions } from './operator.ts';
+import { createOperator } from './operator.ts';
 import { createLogger, errorFields } from './runtime/index.ts';
 
 const argv = process.argv.slice(2);
@@ -41,8 +41,7 @@ try {
   throw err;
 }
 
-// The Manager takes any KubeConfigSource (runtime/kubeconfig.ts); OperatorOptions still names client-node's type.
-const manager = createOperator({ kubeConfig: kubeConfig as unknown as OperatorOptions['kubeConfig'], settings, logger, handleSignals: true });
+const manager = createOperator({ kubeConfig, settings, logger, handleSignals: true });
 try {
   await manager.start();
 } catch (err) {

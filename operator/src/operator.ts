@@ -1,18 +1,18 @@
 // Wires the operator together under one Manager: each controller declares its own informers and watches (its setup
 // function); this file only calls them. `main.ts` parses settings and calls this; tests call it in-process with the
 // operator's own ServiceAccount credentials.
-import type { KubeConfig } from '@kubernetes/client-node';
 import { setupAgentRunController } from './agentrun/controller.ts';
 import type { Settings } from './config/settings.ts';
 import { kubeEventRecorder } from './events.ts';
 import { AgentRunMetrics } from './metrics/agentruns.ts';
 import type { GrantPolicy } from './policy/grant-policy.ts';
 import { watchGrantPolicy } from './policy/source.ts';
-import { Manager, type Logger } from './runtime/index.ts';
+import { Manager, type KubeConfigSource, type Logger } from './runtime/index.ts';
 import { setupSkillPackController } from './skillpack/controller.ts';
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  /** runtime/kubeconfig.ts's loadKubeConfig, or client-node's KubeConfig (tests). */
+  kubeConfig: KubeConfigSource;
   settings: Settings;
   logger: Logger;
   handleSignals?: boolean;
