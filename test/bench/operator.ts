@@ -27,7 +27,7 @@ import { freePort } from '../harness/ports.ts';
 import { startWatchdog } from '../harness/processes.ts';
 import { testbinDir } from '../harness/testbin.ts';
 import {
-  deniesAll, FakeKubelet, KubeClient, mapLimit, ObjectWatcher, OperatorProcess, operatorToken, PodRecorder, procStats, repoRoot, retrying,
+  deniesAll, FakeKubelet, KubeClient, mapLimit, ObjectWatcher, OperatorProcess, operatorNodeFlags, operatorToken, PodRecorder, procStats, repoRoot, retrying,
   writeTokenKubeconfig, type ProcStats,
 } from '../harness/workload.ts';
 import type { BaselineConfig } from './baseline.ts';
@@ -116,9 +116,10 @@ interface Env {
 
 const cpuOf = (pid: number | undefined) => (pid ? procStats(pid)?.cpuSeconds ?? 0 : 0);
 
-async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promise<PhaseResult> {
+/** `variant`: extra operator flags and the namespace suffix that tells the phase apart (the domain metrics off). */
+async function phase(env: Env, kind: 'operator' | 'floor', runs: number, variant?: { args: string[]; suffix: string }): Promise<PhaseResult> {
   const { admin, proxy, plane } = env;
-  const ns = `bench-${kind === 'operator' ? 'op' : 'floor'}-${runs}`;
+  const ns = `bench-${kind === 'operator' ? 'op' : 'floor'}-${runs}${variant ? `-${variant.suffix}` : ''}`;
   await admin.json('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
   await retrying(() => admin.get(`/api/v1/namespaces/${ns}/serviceaccounts/default`), 30_000);
 
@@ -160,7 +161,9 @@ async function phase(env: Env, kind: 'operator' | 'floor', runs: number): Promis
     const port = await freePort();
     proc = OperatorProcess.start({
       kubeconfig, logFile: join(env.dir, `${ns}.log`), entry: env.operatorEntry,
-      args: [`--watch-namespaces=${ns}`, `--server-bind-address=127.0.0.1:${port}`, `--concurrency=${CONCURRENCY}`, '--log-level=warn',
+      // The compiled operator runs with the image's Node flags (its ENTRYPOINT), as it does in a cluster.
+      ...(env.operatorEntry.endsWith('.js') ? { nodeArgs: operatorNodeFlags() } : {}),
+      args: [`--watch-namespaces=${ns}`, `--server-bind-address=127.0.0.1:${port}`, `--concurrency=${CONCURRENCY}`, '--log-level=warn', ...(variant?.args ?? []),
         ...flags['operator-args'].split(' ').filter(Boolean)],
       // e.g. --cpu-prof --cpu-prof-dir=/tmp/prof, to see where the operator's CPU goes
       ...(process.env.SKILLPOD_BENCH_OPERATOR_NODE_OPTIONS ? { env: { NODE_OPTIONS: process.env.SKILLPOD_BENCH_OPERATOR_NODE_OPTIONS } } : {}),
@@ -317,7 +320,12 @@ async function deleteNamespaces(admin: KubeClient, names: string[], waitMs: numb
 
 interface Machine { cpus: number; model: string; memoryGiB: number; kernel: string; node: string; loadAtStart: number[] }
 
-interface Report { date: string; machine: Machine; concurrency: number; kubelet: typeof KUBELET; operatorEntry?: string; results: Array<{ runs: number; operator: PhaseResult; floor: PhaseResult }> }
+interface Report {
+  date: string; machine: Machine; concurrency: number; kubelet: typeof KUBELET; operatorEntry?: string;
+  results: Array<{ runs: number; operator: PhaseResult; floor: PhaseResult }>;
+  /** The operator at the headline size with --domain-metrics=false: what the skillpod_* metrics cost. */
+  withoutDomainMetrics?: PhaseResult;
+}
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 /** a / b, with enough digits to tell a small ratio from zero. */
@@ -351,6 +359,23 @@ function beforeAfter(report: Report, before: Report | undefined): string[] {
     `The operator before the fixes listed below (figures kept in \`${flags.before}\`, measured ${before.date} with this benchmark, ` +
     `load average ${before.machine.loadAtStart.map((l) => l.toFixed(1)).join(' / ')} at its start) and in this run.`, '',
     '| runs | | before | after |', '|---|---|---|---|', ...rows, ''];
+}
+
+/** The operator with and without its domain metrics (skillpod_*), same size, same run: what those metrics cost. */
+function metricsCost(report: Report): string[] {
+  const off = report.withoutDomainMetrics;
+  const on = report.results.find((r) => r.runs === off?.runs)?.operator;
+  if (!off || !on) return [];
+  const perRun = (p: PhaseResult) => `${fmt((p.cpuSeconds * 1000) / p.runs, 1)} ms`;
+  return ['### What the domain metrics cost', '',
+    `The operator at ${off.runs.toLocaleString('en')} runs again, with \`--domain-metrics=false\` (the \`skillpod_*\` metrics of ` +
+    'docs/operations.md left out; controller, work-queue and client metrics stay), in the same run. The difference is within the noise ' +
+    'of a shared machine when it is smaller than the spread between sizes above.', '',
+    '| | with | without | with / without |', '|---|---|---|---|',
+    `| CPU seconds (per run) | ${fmt(on.cpuSeconds)} (${perRun(on)}) | ${fmt(off.cpuSeconds)} (${perRun(off)}) | ${ratio(on.cpuSeconds, off.cpuSeconds)} |`,
+    `| peak RSS | ${fmt(on.peakRssMiB, 0)} MiB | ${fmt(off.peakRssMiB, 0)} MiB | ${ratio(on.peakRssMiB, off.peakRssMiB)} |`,
+    `| every run finished, grants gone | ${fmt(on.allDoneSeconds)} s | ${fmt(off.allDoneSeconds)} s | ${ratio(on.allDoneSeconds, off.allDoneSeconds)} |`,
+    ''];
 }
 
 function markdown(report: Report, before?: Report): string {
@@ -388,6 +413,7 @@ function markdown(report: Report, before?: Report): string {
   lines.push(`| floor | ${verbs.map((v) => fmt((f.requests[v] ?? 0) / f.runs, 2)).join(' | ')} |`);
   lines.push('');
   lines.push(...beforeAfter(report, before));
+  lines.push(...metricsCost(report));
   lines.push('### Growth');
   lines.push('');
   const sizes = report.results;
@@ -515,7 +541,10 @@ async function main(): Promise<void> {
       const floor = await phase(env, 'floor', runs);
       report.results.push({ runs, operator, floor });
       const last = i === SIZES.length - 1;
-      await deleteNamespaces(admin, [`bench-op-${runs}`, `bench-floor-${runs}`], last ? 0 : 180_000);
+      if (runs === HEADLINE) {
+        report.withoutDomainMetrics = await phase(env, 'operator', runs, { args: ['--domain-metrics=false'], suffix: 'nometrics' });
+      }
+      await deleteNamespaces(admin, [`bench-op-${runs}`, `bench-floor-${runs}`, ...(runs === HEADLINE ? [`bench-op-${runs}-nometrics`] : [])], last ? 0 : 180_000);
     }
     if (flags['operator-only']) return;
     const beforePath = resolve(repoRoot, flags.before);

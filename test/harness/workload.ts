@@ -532,7 +532,21 @@ export interface OperatorProcessOptions {
   logFile: string;
   /** The entry point, default operator/src/main.ts. */
   entry?: string;
+  /** Node's own flags, before the entry (the image's, for the compiled operator: see operatorNodeFlags). */
+  nodeArgs?: string[];
   env?: Record<string, string>;
+}
+
+/**
+ * Node's flags in the operator image's ENTRYPOINT (sidecar-images/operator/Dockerfile), between `node` and the entry:
+ * whatever runs the compiled operator to measure it runs it as the image does.
+ */
+export function operatorNodeFlags(): string[] {
+  const dockerfile = readFileSync(join(repoRoot, 'sidecar-images/operator/Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (!entrypoint) throw new Error('sidecar-images/operator/Dockerfile has no ENTRYPOINT [...] line');
+  const argv = JSON.parse(entrypoint) as string[];
+  return argv.slice(1, -1);
 }
 
 /**
@@ -573,7 +587,7 @@ export class OperatorProcess {
 
   static start(options: OperatorProcessOptions): OperatorProcess {
     const entry = options.entry ?? join(repoRoot, 'operator/src/main.ts');
-    const child = spawn(nodeBinary, [entry, ...(options.args ?? [])], {
+    const child = spawn(nodeBinary, [...(options.nodeArgs ?? []), entry, ...(options.args ?? [])], {
       cwd: repoRoot,
       env: { ...process.env, ...options.env, KUBECONFIG: options.kubeconfig },
       stdio: ['ignore', 'pipe', 'pipe'],
