@@ -93,8 +93,10 @@ export async function checkApiServer(kc: KubeConfigSource, options: ApiServerChe
         }
         last = info.reason && info.kind === 'Network' ? `${info.reason}: ${info.message}` : info.message;
       }
-      if (Date.now() + interval >= deadline) break;
-      await new Promise((r) => setTimeout(r, interval));
+      // The last attempt is made at the deadline, not an interval before it: the error comes after the timeout it names.
+      const wait = Math.min(interval, deadline - Date.now());
+      if (wait <= 0) break;
+      await new Promise((r) => setTimeout(r, wait));
     }
   } finally {
     await http.close();
