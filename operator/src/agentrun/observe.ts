@@ -1,5 +1,6 @@
 // observe: the world as one value for decide(). Reads the caches; the only request is the direct read that confirms
 // a started run's pod is really gone when the cache has no pod (a cache may lag; a lost pod fails the run).
+import { isFinishedPhase } from '../api/index.ts';
 import type { APIServerEndpoint } from '../builders/index.ts';
 import type { GrantPolicy } from '../policy/grant-policy.ts';
 import type { KubeObject, ResourceClient, Store } from '../runtime/index.ts';
@@ -53,7 +54,7 @@ async function findPod(deps: ObserveDeps, cached: CachedRun): Promise<{ pod?: Po
   if (!podName) return { podLost: false };
   const pod = deps.pods.get(namespace, podName);
   if (pod) return { pod, podLost: false };
-  if (cached.status?.phase === 'Succeeded' || cached.status?.phase === 'Failed') return { podLost: false };
+  if (isFinishedPhase(cached.status?.phase)) return { podLost: false };
   const read = await deps.client.find<KubeObject>({ apiVersion: 'v1', kind: 'Pod' }, { namespace, name: podName });
   return read ? { pod: podForCache(read), podLost: false } : { podLost: true };
 }

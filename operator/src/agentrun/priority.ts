@@ -2,9 +2,8 @@
 // run ends"), so a run whose agent has ended, that is being deleted, or whose skill was switched off goes ahead of
 // runs waiting for their pods: under a burst of creations the queue would otherwise hold those grants alive for as
 // long as the burst takes to drain. Pure functions of the informer event.
-import { RunCondition } from '../api/index.ts';
+import { isFinishedPhase, RunCondition } from '../api/index.ts';
 import type { InformerEvent } from '../runtime/index.ts';
-import { isEnded } from './decide/outcome.ts';
 import { observePod } from './pod-observation.ts';
 import type { CachedRun, PodView } from './views.ts';
 
@@ -19,7 +18,7 @@ export function runEventPriority(event: InformerEvent<CachedRun>): number {
   const run = event.object;
   if (event.type === 'deleted' || run.metadata.deletionTimestamp) return REVOKE_PRIORITY;
   const revoked = run.status?.conditions?.some((c) => c.type === RunCondition.GrantsRevoked && c.status === 'True');
-  if (isEnded(run.status?.phase) && !revoked) return REVOKE_PRIORITY;
+  if (isFinishedPhase(run.status?.phase) && !revoked) return REVOKE_PRIORITY;
   if (event.type === 'updated' && event.old) {
     const now = enabledSkills(run);
     if ([...enabledSkills(event.old)].some((name) => !now.has(name))) return REVOKE_PRIORITY;

@@ -8,14 +8,12 @@
 //   the builders rendered, and pods are never updated.
 import { ANNOTATION_DISABLED_SKILLS, API_VERSION, parseAgentRun, type AgentRun, type AgentRunStatus } from '../api/index.ts';
 import { ANNOTATION_GRANTS, parseGrantSnapshot, type SnapshotParse } from '../builders/index.ts';
-import type { KubeObject, ObjectMeta } from '../runtime/index.ts';
-
-export type Meta = ObjectMeta & { name: string };
+import { cachedMeta, type CachedMeta, type KubeObject } from '../runtime/index.ts';
 
 /** An AgentRun in the cache: parsed, or the parse error beside the status as the server has it. */
 export type CachedRun =
-  | { apiVersion: string; kind: 'AgentRun'; metadata: Meta; run: AgentRun; invalid?: undefined; status?: AgentRunStatus }
-  | { apiVersion: string; kind: 'AgentRun'; metadata: Meta; run?: undefined; invalid: string; status?: AgentRunStatus };
+  | { apiVersion: string; kind: 'AgentRun'; metadata: CachedMeta; run: AgentRun; invalid?: undefined; status?: AgentRunStatus }
+  | { apiVersion: string; kind: 'AgentRun'; metadata: CachedMeta; run?: undefined; invalid: string; status?: AgentRunStatus };
 
 export interface ContainerStateView {
   running?: { startedAt?: string };
@@ -58,14 +56,9 @@ export interface PodView {
   };
 }
 
-/** The object's metadata without `managedFields` (server-side apply bookkeeping: never read, often the largest part). */
-export function metaOf(obj: KubeObject): Meta {
-  const { managedFields: _dropped, ...metadata } = obj.metadata ?? {};
-  return { ...metadata, name: obj.metadata?.name ?? '' };
-}
 
 export function runForCache(obj: KubeObject): CachedRun {
-  const metadata = metaOf(obj);
+  const metadata = cachedMeta(obj);
   const parsed = parseAgentRun({ ...obj, metadata });
   if (parsed.ok) return { apiVersion: API_VERSION, kind: 'AgentRun', metadata, run: parsed.value, ...(parsed.value.status ? { status: parsed.value.status } : {}) };
   const status = (obj as { status?: AgentRunStatus }).status;

@@ -151,6 +151,9 @@ export const AgentRunStatusSchema = z
   .describe('Observed state of the AgentRun, written by the operator.');
 export type AgentRunStatus = z.output<typeof AgentRunStatusSchema>;
 
+/** Succeeded and Failed are terminal: a run in either never changes phase again, and holds no grant. */
+export const isFinishedPhase = (phase: string | undefined): phase is 'Succeeded' | 'Failed' => phase === 'Succeeded' || phase === 'Failed';
+
 /** The Skills printer column, computed from status.skills: ready out of enabled. */
 export function skillsReadySummary(skills: readonly SkillStatus[]): string {
   const enabled = skills.filter((s) => s.enabled);

@@ -9,7 +9,7 @@
 // operator writes (any other reason is `Other`), grant kinds, directions; a run's namespace only when opted in
 // (`namespaceLabel`), never its name.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { FINALIZER_CLUSTER_GRANTS, LABEL_RUN_UID, PackReason, RunCondition, SucceededReason } from '../api/index.ts';
+import { FINALIZER_CLUSTER_GRANTS, isFinishedPhase, LABEL_RUN_UID, PackReason, RunCondition, SucceededReason } from '../api/index.ts';
 import type { CachedRun, PodView } from '../agentrun/views.ts';
 import type { InformerEvent } from '../runtime/index.ts';
 import type { CachedPack } from '../skillpack/cached.ts';
@@ -47,7 +47,6 @@ export interface AgentRunMetricsOptions {
   now?: () => number;
 }
 
-const isTerminal = (phase: string | undefined) => phase === 'Succeeded' || phase === 'Failed';
 const cond = (o: CachedRun | undefined, type: string) => o?.status?.conditions?.find((c) => c.type === type);
 const agentTerminated = (pod: PodView | undefined) => pod?.status?.containerStatuses?.find((c) => c.name === 'agent')?.state?.terminated;
 const time = (t: string | Date | undefined) => (t === undefined ? undefined : t instanceof Date ? t.getTime() : Date.parse(t));
@@ -126,7 +125,7 @@ export class AgentRunMetrics {
         if (!options.namespaceLabel) this.set(0);
         for (const i of runs) {
           for (const r of i.store.list()) {
-            if (isTerminal(r.status?.phase) && cond(r, RunCondition.GrantsRevoked)?.status !== 'True') this.inc(namespaced(r, {}));
+            if (isFinishedPhase(r.status?.phase) && cond(r, RunCondition.GrantsRevoked)?.status !== 'True') this.inc(namespaced(r, {}));
           }
         }
       },
@@ -228,7 +227,7 @@ export class AgentRunMetrics {
     }
     const now = this.#now();
     if (type === 'added') {
-      if (!run.status?.podName && !isTerminal(run.status?.phase)) {
+      if (!run.status?.podName && !isFinishedPhase(run.status?.phase)) {
         // Seen as it was created (the watch delivers within milliseconds): now, more precise than creationTimestamp's
         // whole seconds; a run listed at start-up, created earlier: its creationTimestamp.
         const created = time(run.metadata?.creationTimestamp) ?? now;
@@ -240,7 +239,7 @@ export class AgentRunMetrics {
     const was = old.status ?? {};
     const is = run.status ?? {};
 
-    if (!isTerminal(was.phase) && isTerminal(is.phase)) {
+    if (!isFinishedPhase(was.phase) && isFinishedPhase(is.phase)) {
       this.#created.delete(uid);
       if (!this.#ended.has(uid)) this.#ended.set(uid, now);
       const created = time(run.metadata?.creationTimestamp);
@@ -261,7 +260,7 @@ export class AgentRunMetrics {
     for (const s of is.skills ?? []) {
       const prior = before.get(s.name);
       const enabled = s.enabled !== false;
-      if (prior === undefined || prior === enabled || isTerminal(is.phase)) continue;
+      if (prior === undefined || prior === enabled || isFinishedPhase(is.phase)) continue;
       this.skillSwitches.inc(this.#labels(run, { direction: enabled ? 'on' : 'off' }));
     }
     if (cond(run, 'Ready')?.reason === 'PodRefused' && cond(old, 'Ready')?.reason !== 'PodRefused') this.podRefusals.inc(this.#labels(run, {}));
@@ -294,7 +293,7 @@ function grantsOf(run: CachedRun, pods: ReadonlyArray<InformerLike<PodView>>): s
   if (!podName || cond(run, RunCondition.GrantsRevoked)?.status === 'True') return [];
   const kinds = ['serviceaccount'];
   if (run.metadata?.finalizers?.includes(FINALIZER_CLUSTER_GRANTS)) kinds.push('clusterrole');
-  if (isTerminal(run.status?.phase)) return kinds; // being revoked: the ServiceAccount and cluster grants may linger
+  if (isFinishedPhase(run.status?.phase)) return kinds; // being revoked: the ServiceAccount and cluster grants may linger
   const pod = pods.map((i) => i.store.get?.(run.metadata?.namespace, podName)).find((p) => p);
   const snapshot = pod?.snapshot;
   if (!snapshot?.ok) return kinds;

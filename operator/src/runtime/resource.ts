@@ -34,6 +34,14 @@ export interface KubeObject {
   metadata?: ObjectMeta;
 }
 
+/** Metadata as a cache keeps it: named, and without `managedFields` (server-side apply's bookkeeping, never read). */
+export type CachedMeta = ObjectMeta & { name: string };
+
+export function cachedMeta(obj: KubeObject): CachedMeta {
+  const { managedFields: _dropped, ...metadata } = obj.metadata ?? {};
+  return { ...metadata, name: obj.metadata?.name ?? '' };
+}
+
 /**
  * A kind of object and where it lives: what the typed client (client.ts) needs to build its paths. The built-in
  * kinds the operator reads or writes are in BUILTIN_TYPES; custom resources are described by whoever owns them.

@@ -1,6 +1,6 @@
 // Events on transitions only (phase changed, a skill's RBAC changed, the run started waiting for packs), so a pass
 // that changes nothing records nothing.
-import { ReadyReason, RunCondition, RunEventReason, type AgentRun, type AgentRunStatus } from '../../api/index.ts';
+import { isFinishedPhase, ReadyReason, RunCondition, RunEventReason, type AgentRun, type AgentRunStatus } from '../../api/index.ts';
 import type { Standing } from './outcome.ts';
 import type { PlannedEvent } from './types.ts';
 
@@ -16,7 +16,7 @@ export interface EventFacts {
 
 export function transitionEvents(f: EventFacts): PlannedEvent[] {
   const previous = f.run.status ?? {};
-  const ended = f.standing.phase === 'Succeeded' || f.standing.phase === 'Failed';
+  const ended = isFinishedPhase(f.standing.phase);
   const events: PlannedEvent[] = [];
   if (f.podCreated) events.push({ type: 'Normal', reason: RunEventReason.PodCreated, message: `created pod ${f.podCreated}` });
   if (f.standing.phase !== previous.phase) {

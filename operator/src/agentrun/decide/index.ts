@@ -8,7 +8,7 @@
 //   the events ................ events.ts   (transitions only)
 //   writes, deletions, timers . here
 import { isDeepStrictEqual } from 'node:util';
-import { FINALIZER_CLUSTER_GRANTS, ReadyReason, RunCondition, type AgentRun, type AgentRunStatus } from '../../api/index.ts';
+import { FINALIZER_CLUSTER_GRANTS, isFinishedPhase, ReadyReason, RunCondition, type AgentRun, type AgentRunStatus } from '../../api/index.ts';
 import {
   buildIsolationNetworkPolicy, buildPod, EMPTY_SNAPSHOT, podProblem, runRef,
   type PackMap, type PodProblem, type RunRef, type SkillGrant,
@@ -19,7 +19,7 @@ import { observePod } from '../pod-observation.ts';
 import type { PodView } from '../views.ts';
 import { transitionEvents } from './events.ts';
 import { gateValue, holdsClusterRules, skillHoldings } from './holdings.ts';
-import { isEnded, parseTime, standing, type Standing } from './outcome.ts';
+import { parseTime, standing, type Standing } from './outcome.ts';
 import { renderGrants } from './render.ts';
 import { nextStatus, waitingMessage } from './status.ts';
 import type { Intent, ObjectRef, Observed, PackView, PlannedEvent } from './types.ts';
@@ -44,7 +44,7 @@ function decideLive(observed: Observed, run: AgentRun, now: Date): Intent {
   const ref = runRef(run);
   const observation = pod ? observePod(pod) : undefined;
   const where = standing(run, pod, observation, observed.podLost, now);
-  const ended = isEnded(where.phase);
+  const ended = isFinishedPhase(where.phase);
   const usable = usablePacks(packs);
   const holdings = skillHoldings({ run, packs: usable, snapshot: snapshotOf(pod), ended });
   const waitingFor = (run.spec.skills ?? []).filter((s) => !packs.get(s.name)?.ready).map((s) => s.name);
@@ -158,7 +158,7 @@ const clusterRefs = (ref: RunRef): ObjectRef[] => [
 
 /** The run's deletion after ttlSecondsAfterFinished, and when to look again: the deadline or the TTL. */
 function schedule(intent: Intent, run: AgentRun, next: AgentRunStatus, where: Standing, now: Date): void {
-  const ended = isEnded(where.phase);
+  const ended = isFinishedPhase(where.phase);
   const completion = parseTime(next.completionTime);
   const ttl = run.spec.ttlSecondsAfterFinished;
   const ttlDue = ended && ttl !== undefined && completion !== undefined ? completion + ttl * 1000 : undefined;

@@ -1,11 +1,10 @@
 // Where the run stands: its phase, and, when it ends on this pass, how. Terminal phases are sticky; otherwise the
 // pod, a lost pod or the deadline decide. The deadline counts from the moment the kubelet counts
 // activeDeadlineSeconds from (the pod's startTime) once there is one.
-import { ReadyReason, SucceededReason, type AgentRun, type AgentRunPhase } from '../../api/index.ts';
+import { isFinishedPhase, ReadyReason, SucceededReason, type AgentRun, type AgentRunPhase } from '../../api/index.ts';
 import type { PodObservation, PodOutcome } from '../pod-observation.ts';
 import type { PodView } from '../views.ts';
 
-export const isEnded = (phase: AgentRunPhase | undefined): phase is 'Succeeded' | 'Failed' => phase === 'Succeeded' || phase === 'Failed';
 export const parseTime = (t: string | undefined) => (t ? Date.parse(t) : undefined);
 
 export interface Standing {
@@ -20,7 +19,7 @@ export function standing(run: AgentRun, pod: PodView | undefined, observation: P
   const previous = run.status ?? {};
   const start = parseTime(pod?.status.startTime) ?? parseTime(previous.startTime) ?? parseTime(run.metadata.creationTimestamp) ?? now.getTime();
   const deadline = start + run.spec.timeoutSeconds * 1000;
-  if (isEnded(previous.phase)) return { phase: previous.phase, deadline };
+  if (isFinishedPhase(previous.phase)) return { phase: previous.phase, deadline };
   let outcome = observation?.outcome;
   if (outcome?.kind !== 'succeeded' && outcome?.kind !== 'failed') {
     if (podLost) outcome = { kind: 'failed', reason: SucceededReason.PodLost, message: `the pod ${previous.podName} of the unfinished run is gone`, result: '' };

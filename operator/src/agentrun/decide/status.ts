@@ -1,7 +1,7 @@
 // The run's next status: phase, conditions, skills, the result when it ends. Each condition is one small function
 // of what decide() established; setCondition keeps transition times of conditions whose status did not change.
 import {
-  GrantsRevokedReason, ReadyReason, RunCondition, SkillPacksReadyReason, SkillsInPodReason, SucceededReason,
+  GrantsRevokedReason, isFinishedPhase, ReadyReason, RunCondition, SkillPacksReadyReason, SkillsInPodReason, SucceededReason,
   skillsReadySummary, type AgentRun, type AgentRunStatus, type SkillStatus,
 } from '../../api/index.ts';
 import type { PodProblem, SkillGrant } from '../../builders/index.ts';
@@ -31,7 +31,7 @@ export interface StatusFacts {
 
 export function nextStatus(f: StatusFacts): AgentRunStatus {
   const previous = f.run.status ?? {};
-  const ended = f.standing.phase === 'Succeeded' || f.standing.phase === 'Failed';
+  const ended = isFinishedPhase(f.standing.phase);
   const skills = skillStatuses(f, ended);
   let conditions = previous.conditions;
   for (const c of runConditions(f, skills, ended)) {
