@@ -123,14 +123,14 @@ export function kubeEventRecorder(http: Pick<KubeHttp, 'request'>, log: Logger, 
         lastTimestamp: time,
         count: entry.count,
       });
-      const create = (entry: Entry) => client.create(body(entry)).then(() => undefined);
+      const create = (entry: Entry) => client.create(body(entry), { discard: true });
 
       const entry = events.get(key);
       if (entry && at - entry.lastSeen <= windowMs) {
         entry.count += 1;
         entry.lastSeen = at;
         const count = entry.count;
-        entry.chain = entry.chain.then(() => client.mergePatch(EVENT, { namespace, name: entry.name }, { count, lastTimestamp: time, message }).then(() => undefined, (err: unknown) => {
+        entry.chain = entry.chain.then(() => client.mergePatch(EVENT, { namespace, name: entry.name }, { count, lastTimestamp: time, message }, { discard: true }).then(() => undefined, (err: unknown) => {
           // Gone (Events expire, an hour by default) or never created: made anew with the count so far.
           if (isNotFound(err)) return create(entry);
           throw err;

@@ -61,14 +61,13 @@ export async function deleteRun(namespace: string, name: string): Promise<void> 
 
 export const condition = (run: AgentRun, type: string) => run.status?.conditions?.find((c) => c.type === type);
 
-/** Waits until the operator created the run's pod and returns it. */
+/** Waits until the operator created the run's pod and recorded it in the run's status, and returns the pod. */
 export async function podOf(namespace: string, name: string): Promise<V1Pod> {
-  const run = await eventually(async () => {
+  return await eventually(async () => {
     const r = await getRun(namespace, name);
     if (!r.status?.podName) throw new Error(`AgentRun ${namespace}/${name} has no pod yet: ${JSON.stringify(r.status)}`);
-    return r;
+    return await clients().core.readNamespacedPod({ namespace, name: r.status.podName });
   });
-  return await clients().core.readNamespacedPod({ namespace, name: run.status!.podName! });
 }
 
 function containerStatus(name: string, state: V1ContainerStatus['state'], ready: boolean, extra: Partial<V1ContainerStatus> = {}): V1ContainerStatus {

@@ -97,6 +97,14 @@ it('says on the run why the API server refuses its pod (a ResourceQuota), and cr
     }, 60_000);
     expect(refused.status).toBe('False');
     expect(refused.message).toMatch(/^the API server refused the run's pod: pods "blocked-[0-9a-f]{12}" is forbidden: exceeded quota: no-pods/);
+    // A refused pod is never recorded: the run names no pod and says nothing of one.
+    await eventually(async () => {
+      const blocked = await getRun(quotaNs, 'blocked');
+      expect(condition(blocked, 'Ready')?.reason).toBe('PodRefused');
+      expect(blocked.status?.podName).toBeUndefined();
+      expect(blocked.status?.startTime).toBeUndefined();
+      expect(condition(blocked, 'SkillsInPod')).toBeUndefined();
+    });
     const events = await core.listNamespacedEvent({ namespace: quotaNs, fieldSelector: 'involvedObject.name=blocked,reason=PodRefused' });
     expect(events.items.length).toBeGreaterThan(0);
     expect(operator.manager.controllers.every((c) => c.started)).toBe(true);

@@ -144,7 +144,7 @@ if [ ! -f "$op_dir/.complete" ]; then
   layer "$op"
   saved_images=("${images[@]}"); images=()
   saved_out=$out; out=$op_dir
-  image operator skillpod.local/operator "$(config '["/usr/local/bin/node","--max-semi-space-size=4","--enable-source-maps","/app/dist/main.js"]' \
+  image operator skillpod.local/operator "$(config '["/usr/local/bin/node","--max-semi-space-size=4","--heap-growing-percent=50","--enable-source-maps","/app/dist/main.js"]' \
     '["NODE_ENV=production","TMPDIR=/tmp"]')"
   echo "${images[0]}" > "$op_dir.partial/name"
   images=("${saved_images[@]}"); out=$saved_out

@@ -8,7 +8,7 @@ import { operatorNodeFlags, repoRoot } from '../harness/workload.ts';
 describe('the operator\'s Node flags', () => {
   it('are the same in the image, the test node\'s image and the benchmark', () => {
     const flags = operatorNodeFlags();
-    expect(flags).toContain('--max-semi-space-size=4');
+    expect(flags).toEqual(expect.arrayContaining(['--max-semi-space-size=4', '--heap-growing-percent=50']));
     const build = readFileSync(join(repoRoot, 'test/node/build.sh'), 'utf8');
     const nodeImage = /image operator \S+ "\$\(config '(\[[^']*\])'/.exec(build)?.[1];
     expect(nodeImage, 'test/node/build.sh: the operator image config').toBeDefined();

@@ -76,7 +76,7 @@ async function setFinalizer(deps: ActDeps, run: CachedRun, present: boolean): Pr
   try {
     const updated = await deps.client.mergePatch<AgentRun>(AGENTRUN_TYPE, nameOf(run),
       { metadata: { finalizers: present ? [...others, FINALIZER] : others } }, { resourceVersion: run.metadata.resourceVersion });
-    deps.ownWrites.wrote(keyOf(run.metadata.namespace, run.metadata.name), run.metadata.resourceVersion, updated.metadata?.resourceVersion);
+    deps.ownWrites.wrote(keyOf(run.metadata.namespace, run.metadata.name), [run.metadata.resourceVersion], updated.metadata?.resourceVersion);
     return updated.metadata?.resourceVersion;
   } catch (err) {
     if (classifyError(err).kind === 'NotFound' && !present) return undefined;
@@ -94,31 +94,29 @@ async function noPodRecorded(deps: ActDeps, run: AgentRun): Promise<boolean> {
   return fresh.metadata.uid === run.metadata.uid && !fresh.status?.podName;
 }
 
-async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<V1Pod> {
+async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<void> {
   const ns = run.metadata.namespace ?? '';
   try {
-    return await deps.client.create<V1Pod>(pod as ObjectBody);
+    await deps.client.create(pod as ObjectBody, { discard: true });
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
     const existing = await deps.client.get<V1Pod>(POD, { namespace: ns, name: pod.metadata?.name ?? '' });
     if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
       throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
     }
-    return existing;
   }
+  deps.ownWrites.created(keyOf(ns, run.metadata.name ?? ''), pod.metadata?.name ?? '');
 }
 
 /** The executors' switch-off gate: the pod annotation the downward API file mirrors. */
 async function setGate(deps: ActDeps, namespace: string, pod: string, value: string): Promise<void> {
-  await deps.client.mergePatch(POD, { namespace, name: pod }, { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } });
+  await deps.client.mergePatch(POD, { namespace, name: pod }, { metadata: { annotations: { [ANNOTATION_DISABLED_SKILLS]: value } } }, { discard: true });
 }
 
 /** The resourceVersion turns a stale read into a 409 and a retry with fresh state. */
 async function writeStatus(deps: ActDeps, run: CachedRun, resourceVersion: string | undefined, status: AgentRunStatus): Promise<void> {
   const updated = await deps.client.mergePatchStatus<AgentRun>(AGENTRUN_TYPE, nameOf(run), { status }, resourceVersion ? { resourceVersion } : {});
-  const key = keyOf(run.metadata.namespace, run.metadata.name);
-  deps.ownWrites.wrote(key, run.metadata.resourceVersion, updated.metadata?.resourceVersion);
-  if (resourceVersion) deps.ownWrites.wrote(key, resourceVersion, updated.metadata?.resourceVersion);
+  deps.ownWrites.wrote(keyOf(run.metadata.namespace, run.metadata.name), [run.metadata.resourceVersion, resourceVersion], updated.metadata?.resourceVersion);
 }
 
 function record(deps: ActDeps, run: CachedRun, events: readonly PlannedEvent[]): void {

@@ -112,11 +112,15 @@ interface ReconcilerDeps {
 
 export function agentRunReconciler(deps: ReconcilerDeps): Reconciler {
   return async ({ namespace, name, log }) => {
+    const key = keyOf(namespace, name);
+    const cached = deps.observe.runs.get(namespace, name);
+    if (!cached) return undefined;
+    // Our last write has not reached the caches yet: its watch event wakes the run again (own-writes.ts). The delayed
+    // look is only a safety net.
+    const podCached = (pod: string) => deps.observe.pods.get(namespace, pod) !== undefined;
+    if (deps.act.ownWrites.isBehind(key, cached.metadata.resourceVersion, podCached)) return { requeueAfterMs: CACHE_BEHIND_RETRY_MS };
     const observed = await observe(deps.observe, namespace, name);
     if (!observed) return undefined;
-    // Our last write has not reached the cache yet: its watch event wakes the run again (own-writes.ts). The delayed
-    // look is only a safety net.
-    if (deps.act.ownWrites.isBehind(keyOf(namespace, name), observed.run.metadata.resourceVersion)) return { requeueAfterMs: CACHE_BEHIND_RETRY_MS };
     return act(deps.act, observed.run, decide(observed, deps.act.now()), log);
   };
 }

@@ -36,7 +36,7 @@ export class Applier {
     const digest = createHash('sha256').update(JSON.stringify(object)).digest('base64url');
     if (this.#applied.get(key) === digest) return;
     this.#deleted.delete(key);
-    await this.#client.apply(object);
+    await this.#client.apply(object, { discard: true });
     this.#applied.set(key, digest);
   }
 

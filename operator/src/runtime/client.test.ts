@@ -62,9 +62,14 @@ describe('ResourceClient request shapes', () => {
       { method: 'PATCH', path: '/apis/skillpod.io/v1alpha1/skillpacks/kubectl/status', contentType: 'application/merge-patch+json',
         query: { fieldManager: 'skillpod-operator' }, body: { status: { observedGeneration: 2 }, metadata: { resourceVersion: '9' } } }],
     ['delete with propagation as a query, no body', (c) => c.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' }, { namespace: 'ns', name: 'b' }, { propagationPolicy: 'Background' }),
-      { method: 'DELETE', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/b', query: { propagationPolicy: 'Background' } }],
+      { method: 'DELETE', path: '/apis/rbac.authorization.k8s.io/v1/namespaces/ns/rolebindings/b', query: { propagationPolicy: 'Background' }, discardBody: true }],
     ['delete with a grace period', (c) => c.delete({ apiVersion: 'v1', kind: 'Pod' }, { namespace: 'ns', name: 'p' }, { gracePeriodSeconds: 0 }),
-      { method: 'DELETE', path: '/api/v1/namespaces/ns/pods/p', query: { gracePeriodSeconds: 0 } }],
+      { method: 'DELETE', path: '/api/v1/namespaces/ns/pods/p', query: { gracePeriodSeconds: 0 }, discardBody: true }],
+    ['server-side apply whose answer is dropped', (c) => c.apply(cm, { discard: true }),
+      { method: 'PATCH', path: '/api/v1/namespaces/ns/configmaps/run-1', contentType: 'application/apply-patch+yaml',
+        query: { fieldManager: 'skillpod-operator', force: true }, body: cm, discardBody: true }],
+    ['create whose answer is dropped', (c) => c.create(cm, { discard: true }),
+      { method: 'POST', path: '/api/v1/namespaces/ns/configmaps', query: { fieldManager: 'skillpod-operator' }, body: cm, discardBody: true }],
   ];
 
   it.each(cases)('%s', async (_name, call, expected) => {

@@ -130,6 +130,22 @@ describe('KubeHttp authentication', () => {
     ]);
   });
 
+  it('encodes the query, drops an answer it was told to discard, and still says a failure with its body', async () => {
+    const urls: string[] = [];
+    const kc = await listen((req, res) => {
+      urls.push(req.url ?? '');
+      if (req.url?.startsWith('/fail')) res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"kind":"Status","reason":"NotFound","code":404}');
+      else res.writeHead(200, { 'Content-Type': 'application/json' }).end(`{"big":"${'x'.repeat(100_000)}"}`);
+    });
+    http = new KubeHttp(kc);
+    expect(await http.request({ path: '/ok', query: { labelSelector: 'a=b,c in (d e)', n: 1 }, discardBody: true })).toBeUndefined();
+    expect((await http.request<{ big: string }>({ path: '/ok' })).big).toHaveLength(100_000);
+    const failed = await http.request({ path: '/fail', discardBody: true }).catch((err: unknown) => err as ApiError);
+    expect(failed).toBeInstanceOf(ApiError);
+    expect([failed?.code, failed?.body]).toEqual([404, '{"kind":"Status","reason":"NotFound","code":404}']);
+    expect(urls[0]).toBe('/ok?labelSelector=a%3Db%2Cc%20in%20(d%20e)&n=1');
+  });
+
   it('throws the API server\'s status as an ApiError with its headers', async () => {
     const kc = await listen((_req, res) => {
       res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' })

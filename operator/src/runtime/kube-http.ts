@@ -43,6 +43,8 @@ export interface KubeRequest {
   signal?: AbortSignal;
   /** Whole-request deadline for `request`; for `stream` only until the response headers arrive. */
   timeoutMs?: number;
+  /** `request` reads a successful answer to its end and resolves to undefined, without parsing it. */
+  discardBody?: boolean;
 }
 
 export interface KubeHttpOptions {
@@ -90,6 +92,7 @@ export class KubeHttp {
   /** A promise, so that requests made at once while it is being computed all wait for the same one. */
   #auth: { key: string; value: Promise<Credentials>; created: number } | undefined;
   #shared: { key: string; agent: Agent; created: number } | undefined;
+  #server: { source: string; url: URL; prefix: string } | undefined;
   /** Exec plugin output by plugin (command, arguments, environment), until its expiry or a 401. */
   readonly #execCache = new Map<string, ExecCredentialStatus>();
   #legacy: ClientNodeKubeConfig | undefined;
@@ -110,33 +113,36 @@ export class KubeHttp {
     // Before the deadline starts: time spent waiting for a token is the client's own queue, not the server's
     // slowness (client-go throttles before it sets up the request timeout, for the same reason).
     await this.#throttle(req);
-    const signals = [AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs)];
-    if (req.signal) signals.push(req.signal);
-    const url = this.#url(req);
-    const signal = AbortSignal.any(signals);
-    let auth = await this.#credentials();
-    const read = (r: Response) => (r.statusCode === 401 && auth.reused ? drain(r.body, signal).then(() => undefined) : text(r.body, signal));
-    let { res, value: body } = await this.#attempt(url, req, auth, signal, read);
-    if (res.statusCode === 401 && auth.reused) {
-      // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
-      // client-go's exec authenticator refreshes on a 401.
-      this.#forget(auth);
-      auth = await this.#credentials();
-      ({ res, value: body } = await this.#attempt(url, req, auth, signal, (r) => text(r.body, signal)));
+    const abort = new Abort(req.timeoutMs ?? this.#defaultTimeoutMs, req.signal);
+    try {
+      const url = this.#url(req);
+      let auth = await this.#credentials();
+      const ok = (r: Response) => r.statusCode >= 200 && r.statusCode <= 299;
+      const read = (r: Response) => ((r.statusCode === 401 && auth.reused) || (req.discardBody && ok(r)) ? drain(r.body, abort).then(() => undefined) : text(r.body, abort));
+      let { res, value: body } = await this.#attempt(url, req, auth, abort, read);
+      if (res.statusCode === 401 && auth.reused) {
+        // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
+        // client-go's exec authenticator refreshes on a 401.
+        this.#forget(auth);
+        auth = await this.#credentials();
+        ({ res, value: body } = await this.#attempt(url, req, auth, abort, (r) => text(r.body, abort)));
+      }
+      body ??= '';
+      if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, body);
+      return (body === '' || req.discardBody ? undefined : JSON.parse(body)) as T;
+    } finally {
+      abort.dispose();
     }
-    body ??= '';
-    if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, body);
-    return (body === '' ? undefined : JSON.parse(body)) as T;
   }
 
   /** One attempt, observed (status code and latency, the body read or dropped by `consume`) as client-go does. */
-  async #attempt<R>(url: URL, req: KubeRequest, auth: UsedCredentials, signal: AbortSignal,
+  async #attempt<R>(url: Target, req: KubeRequest, auth: UsedCredentials, abort: Abort,
     consume: (res: Response) => Promise<R>): Promise<{ res: Response; value: R }> {
     const started = performance.now();
     const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host, seconds: (performance.now() - started) / 1000 });
     let res: Response;
     try {
-      res = await this.#send(url, req, auth, signal);
+      res = await this.#send(url, req, auth, abort);
     } catch (err) {
       observe('<error>');
       throw err;
@@ -148,8 +154,8 @@ export class KubeHttp {
     }
   }
 
-  /** Resolves once the response head has arrived; rejects with the signal's reason if it aborts before. */
-  #send(url: URL, req: KubeRequest, auth: Credentials, signal: AbortSignal): Promise<Response> {
+  /** Resolves once the response head has arrived; rejects with the abort's reason if it aborts before. */
+  #send(url: Target, req: KubeRequest, auth: Credentials, abort: Abort): Promise<Response> {
     const headers: Record<string, string> = { ...auth.headers, accept: 'application/json' };
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     if (body !== undefined) {
@@ -158,16 +164,18 @@ export class KubeHttp {
     }
     const agent = this.#agent(auth, url);
     return new Promise<Response>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason as Error);
+      if (abort.reason) {
+        reject(abort.reason);
         return;
       }
       const request = (url.protocol === 'http:' ? http : https).request({
-        protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search,
-        method: req.method ?? 'GET', headers, agent, signal,
+        protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.path,
+        method: req.method ?? 'GET', headers, agent,
       }, (res) => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: res }));
-      // Aborted: the signal's reason (a TimeoutError, the caller's), as the caller gave it, rather than Node's AbortError.
-      request.on('error', (err) => reject(signal.aborted ? signal.reason as Error : err));
+      // Aborting destroys the request, and with it the response and its connection.
+      abort.onAbort = (reason) => request.destroy(reason);
+      // Aborted: the abort's reason (a TimeoutError, the caller's), as the caller gave it, rather than Node's error.
+      request.on('error', (err) => reject(abort.reason ?? err));
       request.end(body);
     });
   }
@@ -177,13 +185,13 @@ export class KubeHttp {
    * Never waits for the rate limiter (see above).
    */
   async stream(req: KubeRequest): Promise<KubeStream> {
-    const abort = new AbortController();
-    const connectTimeout = AbortSignal.timeout(req.timeoutMs ?? this.#defaultTimeoutMs);
-    const onConnectTimeout = (): void => abort.abort(connectTimeout.reason);
-    connectTimeout.addEventListener('abort', onConnectTimeout, { once: true });
-    const signal = req.signal ? AbortSignal.any([abort.signal, req.signal]) : abort.signal;
+    // The deadline holds until the response head; the caller's signal, and close(), for as long as the stream lasts.
+    const abort = new Abort(req.timeoutMs ?? this.#defaultTimeoutMs, req.signal);
     // Aborting drops the stream's connection (a half-read response cannot go back to the pool).
-    const close = (): void => abort.abort(new Error('stream closed'));
+    const close = (): void => {
+      abort.abort(new Error('stream closed'));
+      abort.dispose();
+    };
     const url = this.#url(req);
     const observe = (code: string) => this.#hooks.requested?.({ method: req.method ?? 'GET', code, host: url.host });
     try {
@@ -191,21 +199,20 @@ export class KubeHttp {
       let res: Response;
       try {
         // No body timeout: a watch may be quiet for minutes, and its informer's watchdog judges that.
-        res = await this.#send(url, req, auth, signal);
+        res = await this.#send(url, req, auth, abort);
       } catch (err) {
         observe('<error>');
         throw err;
       }
       observe(String(res.statusCode));
-      connectTimeout.removeEventListener('abort', onConnectTimeout);
+      abort.clearDeadline();
       if (res.statusCode !== 200) {
         // The watch is retried by its informer: with credentials computed anew if these were refused.
         if (res.statusCode === 401) this.#forget(auth);
-        throw apiError(res, await text(res.body, signal));
+        throw apiError(res, await text(res.body, abort));
       }
       return { body: res.body, close };
     } catch (err) {
-      connectTimeout.removeEventListener('abort', onConnectTimeout);
       close();
       throw err;
     }
@@ -223,11 +230,21 @@ export class KubeHttp {
     }
   }
 
-  #url(req: KubeRequest): URL {
-    const url = new URL(this.#cluster().server.replace(/\/+$/, '') + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    return url;
+  /** Where a request goes: the cluster's server (parsed once per server) and the path with its query. */
+  #url(req: KubeRequest): Target {
+    const server = this.#cluster().server;
+    if (this.#server?.source !== server) {
+      const url = new URL(server.replace(/\/+$/, ''));
+      this.#server = { source: server, url, prefix: url.pathname.replace(/\/+$/, '') };
+    }
+    const { url, prefix } = this.#server;
+    let query = '';
+    for (const [k, v] of Object.entries(req.query ?? {})) {
+      if (v !== undefined) query += `${query ? '&' : '?'}${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`;
+    }
+    return { protocol: url.protocol, hostname: url.hostname, port: url.port, host: url.host, path: prefix + req.path + query };
   }
+
 
   #cluster(): KubeCluster {
     const cluster = this.#kc.getCurrentCluster();
@@ -354,7 +371,7 @@ export class KubeHttp {
    * API servers behind a load balancer. The old one finishes what runs on it (open watches included): its idle
    * connections are closed, the busy ones when their response ends.
    */
-  #agent(auth: Credentials, url: URL): Agent {
+  #agent(auth: Credentials, url: Target): Agent {
     const now = Date.now();
     let shared = this.#shared;
     if (!shared || shared.key !== auth.agentKey || now - shared.created >= AGENT_MAX_AGE_MS) {
@@ -373,6 +390,15 @@ export class KubeHttp {
   }
 }
 
+interface Target {
+  protocol: string;
+  hostname: string;
+  port: string;
+  host: string;
+  /** Path below the host, with the query. */
+  path: string;
+}
+
 /** A response whose head has arrived; `body` is read by `text`, `drain` or iteration. */
 interface Response {
   statusCode: number;
@@ -380,22 +406,68 @@ interface Response {
   body: IncomingMessage;
 }
 
-/** The whole body as text; rejects if the connection breaks (or `signal` aborts) before its end. */
-function text(body: IncomingMessage, signal: AbortSignal): Promise<string> {
+/** The whole body as text; rejects if the connection breaks (or `abort` fires) before its end. */
+function text(body: IncomingMessage, abort: Abort): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     body.on('data', (chunk: Buffer) => chunks.push(chunk));
     body.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    body.on('error', (err) => reject(signal.aborted ? signal.reason as Error : err));
+    body.on('error', (err) => reject(abort.reason ?? err));
     body.on('close', () => {
-      if (!body.complete) reject(signal.aborted ? signal.reason as Error : Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' }));
+      if (!body.complete) reject(abort.reason ?? Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' }));
     });
   });
 }
 
 /** Reads the body to its end and drops it, so that the connection can serve again. */
-async function drain(body: IncomingMessage, signal: AbortSignal): Promise<void> {
-  await text(body, signal);
+function drain(body: IncomingMessage, abort: Abort): Promise<void> {
+  return new Promise((resolve, reject) => {
+    body.on('end', () => resolve());
+    body.on('error', (err) => reject(abort.reason ?? err));
+    body.on('close', () => {
+      if (!body.complete) reject(abort.reason ?? Object.assign(new Error('the connection closed before the response ended'), { code: 'ECONNRESET' }));
+    });
+    body.resume();
+  });
+}
+
+/**
+ * A request's deadline and the caller's signal, as one abort with the first reason. A plain timer, cleared when the
+ * request ends: `AbortSignal.timeout` keeps its timer (and signal) for the whole timeout after the request is done,
+ * and `AbortSignal.any` and `signal` options cost event-target listeners on every request; at thousands of
+ * requests a minute both showed in the profile (docs/benchmarks.md).
+ */
+class Abort {
+  reason: Error | undefined;
+  /** What aborting does to the request in flight (destroys it). */
+  onAbort: ((reason: Error) => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #forward = (): void => this.abort(this.#signal?.reason as Error);
+
+  constructor(timeoutMs: number, signal: AbortSignal | undefined) {
+    this.#timer = setTimeout(() => this.abort(new DOMException(`the request did not finish within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    this.#signal = signal;
+    if (signal?.aborted) this.abort(signal.reason as Error);
+    else signal?.addEventListener('abort', this.#forward, { once: true });
+  }
+
+  abort(reason: Error): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.clearDeadline();
+    this.onAbort?.(reason);
+  }
+
+  clearDeadline(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  dispose(): void {
+    this.clearDeadline();
+    this.#signal?.removeEventListener('abort', this.#forward);
+  }
 }
 
 interface TlsOptions {
@@ -434,7 +506,7 @@ interface ExecCredentialStatus {
  * Node's own proxy support. Most recently used connections first, so that the ones beyond the load after a burst
  * go idle and close.
  */
-function newAgent(auth: Credentials, url: URL): Agent {
+function newAgent(auth: Credentials, url: Pick<Target, 'protocol'>): Agent {
   const proxy = auth.proxyUrl;
   if (proxy && !/^https?:\/\//.test(proxy)) throw new Error(`unsupported proxy-url ${proxy}: http and https proxies are supported`);
   const options = {
