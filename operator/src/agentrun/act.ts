@@ -96,16 +96,20 @@ async function noPodRecorded(deps: ActDeps, run: AgentRun): Promise<boolean> {
 
 async function createPodOnce(deps: ActDeps, run: AgentRun, pod: V1Pod): Promise<void> {
   const ns = run.metadata.namespace ?? '';
+  const name = pod.metadata?.name ?? '';
+  const key = keyOf(ns, run.metadata.name ?? '');
+  // Expected before it is sent: the pod's watch event may arrive before the answer does.
+  deps.ownWrites.expectPod(key, name);
   try {
     await deps.client.create(pod as ObjectBody, { discard: true });
   } catch (err) {
+    deps.ownWrites.sawPod(key, name); // no pod of ours is coming (or it came long ago: adopted below)
     if (!isAlreadyExists(err)) throw err;
-    const existing = await deps.client.get<V1Pod>(POD, { namespace: ns, name: pod.metadata?.name ?? '' });
+    const existing = await deps.client.get<V1Pod>(POD, { namespace: ns, name });
     if (existing.metadata?.labels?.[LABEL_RUN_UID] !== run.metadata.uid) {
-      throw new Error(`pod ${ns}/${pod.metadata?.name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
+      throw new Error(`pod ${ns}/${name} exists but does not belong to AgentRun ${ns}/${run.metadata.name}`, { cause: err });
     }
   }
-  deps.ownWrites.created(keyOf(ns, run.metadata.name ?? ''), pod.metadata?.name ?? '');
 }
 
 /** The executors' switch-off gate: the pod annotation the downward API file mirrors. */

@@ -71,6 +71,7 @@ export function setupAgentRunController(manager: Manager, setup: AgentRunSetup):
   const runStore = firstOf(runs);
   const client = new ResourceClient(manager.http, { fieldManager: FIELD_MANAGER, types: [AGENTRUN_TYPE] });
   const applier = new Applier(client);
+  const ownWrites = new OwnWrites();
   const controller = manager.controller({
     name: 'agentrun',
     concurrency: settings.concurrency,
@@ -79,16 +80,22 @@ export function setupAgentRunController(manager: Manager, setup: AgentRunSetup):
         runs: runStore, packs: setup.packs.store, pods: firstOf(pods), client, grantPolicy: setup.grantPolicy,
         apiServer: () => apiServerEndpoints(apiEndpoints.store.list()), settings,
       },
-      act: { client, applier, events: setup.events, ownWrites: new OwnWrites(), now: setup.now ?? (() => new Date()) },
+      act: { client, applier, events: setup.events, ownWrites, now: setup.now ?? (() => new Date()) },
     }),
   });
   // Revocations go ahead of creations in the queue (priority.ts).
   for (const informer of runs) controller.watch(informer, undefined, runEventPriority);
+  const runOfPod = (pod: PodView) => {
+    const run = pod.metadata.labels?.[LABEL_RUN];
+    return run ? keyOf(pod.metadata.namespace, run) : undefined;
+  };
   for (const informer of pods) {
-    controller.watch(informer, ({ object }) => {
-      const run = object.metadata.labels?.[LABEL_RUN];
-      return run ? keyOf(object.metadata.namespace, run) : undefined;
-    }, podEventPriority);
+    // Before the run is woken: the pod this controller created has reached the cache (own-writes.ts).
+    informer.addHandler(({ object }) => {
+      const run = runOfPod(object);
+      if (run) ownWrites.sawPod(run, object.metadata.name);
+    });
+    controller.watch(informer, ({ object }) => runOfPod(object), podEventPriority);
   }
   // A pack that appears, becomes Ready or changes concerns the runs that name it (the index, not a scan).
   controller.watch(setup.packs, ({ object }) => runs.flatMap((i) => i.store.byIndex(RUNS_BY_PACK, object.metadata.name).map(keyOfRun)));
@@ -117,8 +124,7 @@ export function agentRunReconciler(deps: ReconcilerDeps): Reconciler {
     if (!cached) return undefined;
     // Our last write has not reached the caches yet: its watch event wakes the run again (own-writes.ts). The delayed
     // look is only a safety net.
-    const podCached = (pod: string) => deps.observe.pods.get(namespace, pod) !== undefined;
-    if (deps.act.ownWrites.isBehind(key, cached.metadata.resourceVersion, podCached)) return { requeueAfterMs: CACHE_BEHIND_RETRY_MS };
+    if (deps.act.ownWrites.isBehind(key, cached.metadata.resourceVersion)) return { requeueAfterMs: CACHE_BEHIND_RETRY_MS };
     const observed = await observe(deps.observe, namespace, name);
     if (!observed) return undefined;
     return act(deps.act, observed.run, decide(observed, deps.act.now()), log);

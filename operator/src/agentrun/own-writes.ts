@@ -16,7 +16,7 @@ const PATIENCE_MS = 30_000;
 interface Expected {
   /** Versions of the run our writes replaced. */
   versions: Set<string>;
-  /** A pod we created, until the pod cache has it. */
+  /** A pod we created, until the pod informer delivers an event of it. */
   pod?: string;
   since: number;
 }
@@ -37,21 +37,27 @@ export class OwnWrites {
     for (const v of replaced) entry.versions.add(v);
   }
 
-  /** We created the run's pod `pod`. */
-  created(key: string, pod: string): void {
+  /** We are creating the run's pod `pod` (said before the request: its watch event may come before the answer). */
+  expectPod(key: string, pod: string): void {
     this.#entry(key).pod = pod;
+  }
+
+  /** The pod informer delivered an event of the run's pod `pod` (its creation, or anything after). */
+  sawPod(key: string, pod: string): void {
+    const entry = this.#expected.get(key);
+    if (entry?.pod === pod) delete entry.pod;
   }
 
   /**
    * Whether the caches are behind our writes: the run's cache shows a version one of them replaced, or the pod
-   * cache lacks the pod we created (`podCached` answers by name).
+   * informer has delivered nothing yet of the pod we created.
    */
-  isBehind(key: string, resourceVersion: string | undefined, podCached: (name: string) => boolean): boolean {
+  isBehind(key: string, resourceVersion: string | undefined): boolean {
     const entry = this.#expected.get(key);
     if (!entry) return false;
     if (this.#now() - entry.since < PATIENCE_MS) {
       if (resourceVersion && entry.versions.has(resourceVersion)) return true;
-      if (entry.pod && !podCached(entry.pod)) return true;
+      if (entry.pod) return true;
     }
     this.#expected.delete(key); // caught up (or someone else wrote since): nothing to wait for
     return false;

@@ -140,7 +140,7 @@ describe('KubeHttp authentication', () => {
     http = new KubeHttp(kc);
     expect(await http.request({ path: '/ok', query: { labelSelector: 'a=b,c in (d e)', n: 1 }, discardBody: true })).toBeUndefined();
     expect((await http.request<{ big: string }>({ path: '/ok' })).big).toHaveLength(100_000);
-    const failed = await http.request({ path: '/fail', discardBody: true }).catch((err: unknown) => err as ApiError);
+    const failed = await http.request({ path: '/fail', discardBody: true }).then(() => undefined, (err: unknown) => err as ApiError);
     expect(failed).toBeInstanceOf(ApiError);
     expect([failed?.code, failed?.body]).toEqual([404, '{"kind":"Status","reason":"NotFound","code":404}']);
     expect(urls[0]).toBe('/ok?labelSelector=a%3Db%2Cc%20in%20(d%20e)&n=1');
