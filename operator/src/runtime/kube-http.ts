@@ -117,19 +117,20 @@ export class KubeHttp {
     try {
       const url = this.#url(req);
       let auth = await this.#credentials();
-      const ok = (r: Response) => r.statusCode >= 200 && r.statusCode <= 299;
-      const read = (r: Response) => ((r.statusCode === 401 && auth.reused) || (req.discardBody && ok(r)) ? drain(r.body, abort).then(() => undefined) : text(r.body, abort));
-      let { res, value: body } = await this.#attempt(url, req, auth, abort, read);
+      // A success the caller discards is drained unread; every failure is read, for its Status.
+      const read = (r: Response) => (req.discardBody && isSuccess(r) ? drain(r.body, abort).then(() => undefined) : text(r.body, abort));
+      let { res, value: body } = await this.#attempt(url, req, auth, abort,
+        (r) => (r.statusCode === 401 && auth.reused ? drain(r.body, abort).then(() => undefined) : read(r)));
       if (res.statusCode === 401 && auth.reused) {
         // Credentials kept past their expiry (an exec plugin's token, say): computed anew and tried once more, as
         // client-go's exec authenticator refreshes on a 401.
         this.#forget(auth);
         auth = await this.#credentials();
-        ({ res, value: body } = await this.#attempt(url, req, auth, abort, (r) => text(r.body, abort)));
+        ({ res, value: body } = await this.#attempt(url, req, auth, abort, read));
       }
       body ??= '';
-      if (res.statusCode < 200 || res.statusCode > 299) throw apiError(res, body);
-      return (body === '' || req.discardBody ? undefined : JSON.parse(body)) as T;
+      if (!isSuccess(res)) throw apiError(res, body);
+      return (body === '' ? undefined : JSON.parse(body)) as T;
     } finally {
       abort.dispose();
     }
@@ -405,6 +406,8 @@ interface Response {
   headers: IncomingHttpHeaders;
   body: IncomingMessage;
 }
+
+const isSuccess = (res: Response) => res.statusCode >= 200 && res.statusCode <= 299;
 
 /** The whole body as text; rejects if the connection breaks (or `abort` fires) before its end. */
 function text(body: IncomingMessage, abort: Abort): Promise<string> {
